@@ -1,0 +1,250 @@
+package qfpaytest
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"mime"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+)
+
+const (
+	pathPayment = "/trade/v1/payment"
+	pathQuery   = "/trade/v1/query"
+	maxBody     = 1 << 20
+)
+
+// Merchant is one set of QFPay credentials.
+type Merchant struct {
+	AppCode   string
+	ClientKey string
+	MchID     string // "" when QFPay issued none; then a request carrying mchid is refused
+}
+
+// Request is one request as received, recorded before any verification.
+type Request struct {
+	Method string
+	Path   string
+	Header http.Header // cloned
+	Body   []byte
+}
+
+// Server is the QFPay test double. It implements http.Handler and is safe
+// for concurrent use.
+type Server struct {
+	mu        sync.Mutex
+	merchants map[string]Merchant
+	requests  []Request
+	payments  []entry
+	seq       uint64
+	now       func() time.Time // replaced by tests for fixed dates
+}
+
+// result is the envelope every QFPay answer starts with.
+type result struct {
+	Respcd  string `json:"respcd"`
+	Respmsg string `json:"respmsg"`
+	Resperr string `json:"resperr"`
+}
+
+func failure(code, msg string) result { return result{Respcd: code, Resperr: msg} }
+
+// handler answers one verified trade request.
+type handler func(m Merchant, form map[string]string) any
+
+// New returns a server that knows the given merchants.
+func New(merchants ...Merchant) *Server {
+	s := &Server{merchants: make(map[string]Merchant), now: time.Now}
+	for _, m := range merchants {
+		s.AddMerchant(m)
+	}
+	return s
+}
+
+// AddMerchant adds m, replacing any merchant with the same AppCode.
+func (s *Server) AddMerchant(m Merchant) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.merchants[m.AppCode] = m
+}
+
+// Requests returns a deep copy of the recorded requests, oldest first.
+func (s *Server) Requests() []Request {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]Request, len(s.requests))
+	for i, r := range s.requests {
+		out[i] = Request{Method: r.Method, Path: r.Path, Header: r.Header.Clone(), Body: bytes.Clone(r.Body)}
+	}
+	return out
+}
+
+// Count is the number of requests received since New or the last Reset.
+func (s *Server) Count() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.requests)
+}
+
+// Reset forgets recorded requests. Payments are kept so that a reused
+// out_trade_no is still refused, as QFPay would.
+func (s *Server) Reset() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.requests = nil
+}
+
+// ServeHTTP records the request, then routes and verifies it.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	body, readErr := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
+	s.record(r, body)
+	h := s.route(r.URL.Path)
+	switch {
+	case h == nil:
+		writeJSON(w, http.StatusNotFound, failure("1101", "not found"))
+	case r.Method != http.MethodPost:
+		w.Header().Set("Allow", http.MethodPost)
+		writeJSON(w, http.StatusMethodNotAllowed, failure("1101", "method not allowed"))
+	case !isForm(r.Header.Get("Content-Type")):
+		writeJSON(w, http.StatusUnsupportedMediaType, failure("1101", "content type must be application/x-www-form-urlencoded"))
+	case readErr != nil:
+		writeJSON(w, http.StatusRequestEntityTooLarge, failure("1101", "param error"))
+	default:
+		writeJSON(w, http.StatusOK, s.trade(r, body, h))
+	}
+}
+
+func (s *Server) record(r *http.Request, body []byte) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.requests = append(s.requests, Request{
+		Method: r.Method, Path: r.URL.Path, Header: r.Header.Clone(), Body: bytes.Clone(body),
+	})
+}
+
+func (s *Server) route(path string) handler {
+	switch path {
+	case pathPayment:
+		return s.payment
+	case pathQuery:
+		return s.query
+	}
+	return nil
+}
+
+// trade authenticates a well-formed request and hands it to h.
+func (s *Server) trade(r *http.Request, body []byte, h handler) any {
+	s.mu.Lock()
+	m, ok := s.merchants[headerValue(r.Header, "X-QF-APPCODE")]
+	s.mu.Unlock()
+	if !ok || m.AppCode == "" {
+		return failure("1150", "app code not found")
+	}
+	form, err := parseForm(body)
+	// Only the body is signed, so parameters in the URL would be unsigned.
+	if err != nil || r.URL.RawQuery != "" {
+		return failure("1101", "param error")
+	}
+	sign := headerValue(r.Header, "X-QF-SIGN")
+	if verify(form, headerValue(r.Header, "X-QF-SIGNTYPE"), sign, m.ClientKey) != nil {
+		return failure("1108", "signature error")
+	}
+	if !mchidOK(m, form) {
+		return failure("1101", "mchid mismatch")
+	}
+	return h(m, form)
+}
+
+// mchidOK: a merchant with an mchid must send exactly it; one without must
+// not send the field at all, not even empty.
+func mchidOK(m Merchant, form map[string]string) bool {
+	mchid, sent := form["mchid"]
+	if m.MchID == "" {
+		return !sent
+	}
+	return sent && mchid == m.MchID
+}
+
+// headerValue finds name case-insensitively even in hand-built header maps,
+// where Go's key canonicalisation never ran.
+func headerValue(h http.Header, name string) string {
+	if v := h.Get(name); v != "" {
+		return v
+	}
+	for k, vs := range h {
+		if strings.EqualFold(k, name) && len(vs) > 0 {
+			return vs[0]
+		}
+	}
+	return ""
+}
+
+func isForm(contentType string) bool {
+	mt, _, err := mime.ParseMediaType(contentType)
+	return err == nil && mt == "application/x-www-form-urlencoded"
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false) // QFPay does not escape '&' in URLs
+	if err := enc.Encode(v); err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json;charset=utf-8")
+	w.WriteHeader(status)
+	_, _ = w.Write(buf.Bytes())
+}
+
+// Running is a Server listening on a real socket.
+type Running struct {
+	*Server
+	URL  string // "http://127.0.0.1:port"
+	Addr string // "127.0.0.1:port"
+
+	srv  *http.Server
+	done chan error
+	once sync.Once
+	err  error
+}
+
+// Start listens on addr ("127.0.0.1:0" typical) and serves in a goroutine.
+func Start(addr string, merchants ...Merchant) (*Running, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	s := New(merchants...)
+	r := &Running{
+		Server: s,
+		Addr:   ln.Addr().String(),
+		srv:    &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second},
+		done:   make(chan error, 1),
+	}
+	r.URL = "http://" + r.Addr
+	go func() { r.done <- r.srv.Serve(ln) }()
+	return r, nil
+}
+
+// Close shuts the listener and server down and waits for the serve
+// goroutine. It is safe to call more than once.
+func (r *Running) Close() error {
+	r.once.Do(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := r.srv.Shutdown(ctx); err != nil {
+			r.err = errors.Join(err, r.srv.Close())
+		}
+		if err := <-r.done; !errors.Is(err, http.ErrServerClosed) {
+			r.err = errors.Join(r.err, err)
+		}
+	})
+	return r.err
+}
