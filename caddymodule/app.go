@@ -1,0 +1,129 @@
+package caddymodule
+
+import (
+	"fmt"
+	"net/url"
+	"sort"
+
+	"github.com/caddyserver/caddy/v2"
+	"go.uber.org/zap"
+
+	"github.com/qfsign/qfsign/qfpaytest"
+)
+
+func init() {
+	caddy.RegisterModule(App{})
+}
+
+// App is the qfpay app: merchants, their keys, and the pinned QFPay
+// upstream. Handlers look merchants up here by name, so a route can only
+// sign for merchants the operator configured.
+type App struct {
+	// Environment is production, test, sandbox, embedded, or a base URL
+	// such as http://127.0.0.1:9999. Placeholders allowed. Default:
+	// embedded, an in-process QFPay double, so a new install works offline.
+	Environment string `json:"environment,omitempty"`
+	// Merchants by name, as referenced by qfpay_sign.
+	Merchants map[string]*Merchant `json:"merchants,omitempty"`
+
+	upstream *url.URL
+	embedded *qfpaytest.Running
+	logger   *zap.Logger
+}
+
+// CaddyModule returns the Caddy module information.
+func (App) CaddyModule() caddy.ModuleInfo {
+	return caddy.ModuleInfo{
+		ID:  "qfpay",
+		New: func() caddy.Module { return new(App) },
+	}
+}
+
+// Provision resolves the environment and every merchant's credentials.
+// `caddy validate` runs it too, so a bad key reference fails validation.
+func (a *App) Provision(ctx caddy.Context) error {
+	a.logger = ctx.Logger()
+	env := caddy.NewReplacer().ReplaceAll(a.Environment, "")
+	if env == "" {
+		env = EnvEmbedded
+	}
+	if len(a.Merchants) == 0 {
+		return fmt.Errorf("qfpay: no merchant configured")
+	}
+	embedded := env == EnvEmbedded
+	for _, name := range a.merchantNames() {
+		if err := a.Merchants[name].provision(name, embedded); err != nil {
+			return fmt.Errorf("qfpay: %w", err)
+		}
+	}
+	if embedded {
+		return a.startEmbedded()
+	}
+	u, err := parseEnvironment(env)
+	if err != nil {
+		return fmt.Errorf("qfpay: %w", err)
+	}
+	a.upstream = u
+	return nil
+}
+
+func (a *App) merchantNames() []string {
+	names := make([]string, 0, len(a.Merchants))
+	for n := range a.Merchants {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// startEmbedded serves the QFPay double on a loopback port with the
+// merchants' own credentials, so signatures are really verified.
+func (a *App) startEmbedded() error {
+	var ms []qfpaytest.Merchant
+	for _, name := range a.merchantNames() {
+		c := a.Merchants[name].credentials()
+		ms = append(ms, qfpaytest.Merchant{AppCode: c.AppCode, ClientKey: a.Merchants[name].doubleKey, MchID: c.MchID})
+	}
+	run, err := qfpaytest.Start("127.0.0.1:0", ms...)
+	if err != nil {
+		return fmt.Errorf("qfpay: embedded QFPay: %w", err)
+	}
+	a.embedded = run
+	a.upstream = &url.URL{Scheme: "http", Host: run.Addr}
+	a.logger.Warn("using the embedded QFPay double: no payment leaves this process",
+		zap.String("upstream", run.URL))
+	return nil
+}
+
+// Start implements caddy.App.
+func (a *App) Start() error { return nil }
+
+// Stop implements caddy.App.
+func (a *App) Stop() error { return nil }
+
+// Cleanup stops the embedded double; safe after a partial Provision.
+func (a *App) Cleanup() error {
+	if a.embedded != nil {
+		return a.embedded.Close()
+	}
+	return nil
+}
+
+// merchant returns a configured merchant or an error naming it.
+func (a *App) merchant(name string) (*Merchant, error) {
+	m, ok := a.Merchants[name]
+	if !ok {
+		return nil, fmt.Errorf("qfpay: merchant %q is not configured in the qfpay app", name)
+	}
+	return m, nil
+}
+
+// Upstream is the pinned QFPay base URL (scheme and host:port).
+func (a *App) Upstream() url.URL { return *a.upstream }
+
+// Interface guards.
+var (
+	_ caddy.App          = (*App)(nil)
+	_ caddy.Provisioner  = (*App)(nil)
+	_ caddy.CleanerUpper = (*App)(nil)
+)

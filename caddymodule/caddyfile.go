@@ -1,0 +1,253 @@
+package caddymodule
+
+import (
+	"encoding/json"
+	"strconv"
+
+	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/caddyconfig"
+	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
+	"github.com/caddyserver/caddy/v2/caddyconfig/httpcaddyfile"
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp/reverseproxy"
+)
+
+func init() {
+	httpcaddyfile.RegisterGlobalOption("qfpay", parseGlobalOption)
+	httpcaddyfile.RegisterHandlerDirective("qfpay_sign", parseSignDirective)
+	httpcaddyfile.RegisterDirectiveOrder("qfpay_sign", httpcaddyfile.Before, "reverse_proxy")
+	httpcaddyfile.RegisterDirective("qfpay_gateway", parseGatewayDirective)
+	httpcaddyfile.RegisterDirectiveOrder("qfpay_gateway", httpcaddyfile.Before, "reverse_proxy")
+}
+
+// parseGlobalOption sets up the qfpay app:
+//
+//	qfpay {
+//		environment <production|test|sandbox|embedded|base URL>
+//		merchant <name> {
+//			app_code   <code>
+//			client_key <placeholder>
+//			mchid      <id>
+//			sign_type  <md5|sha256>
+//			pay_types  <code...>
+//			timezone   <IANA zone>
+//		}
+//	}
+func parseGlobalOption(d *caddyfile.Dispenser, existing any) (any, error) {
+	app := new(App)
+	if existing != nil {
+		return nil, d.Err("qfpay: the global option may appear only once")
+	}
+	if err := app.UnmarshalCaddyfile(d); err != nil {
+		return nil, err
+	}
+	return httpcaddyfile.App{Name: "qfpay", Value: caddyconfig.JSON(app, nil)}, nil
+}
+
+// UnmarshalCaddyfile implements caddyfile.Unmarshaler.
+func (a *App) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
+	d.Next() // option name
+	if d.NextArg() {
+		return d.ArgErr()
+	}
+	for d.NextBlock(0) {
+		switch d.Val() {
+		case "environment":
+			if !d.NextArg() {
+				return d.ArgErr()
+			}
+			a.Environment = d.Val()
+			if d.NextArg() {
+				return d.ArgErr()
+			}
+		case "merchant":
+			if err := a.unmarshalMerchant(d); err != nil {
+				return err
+			}
+		default:
+			return d.Errf("qfpay: unknown option %q", d.Val())
+		}
+	}
+	return nil
+}
+
+func (a *App) unmarshalMerchant(d *caddyfile.Dispenser) error {
+	if !d.NextArg() {
+		return d.ArgErr()
+	}
+	name := d.Val()
+	if _, dup := a.Merchants[name]; dup {
+		return d.Errf("qfpay: merchant %q is defined twice", name)
+	}
+	m := new(Merchant)
+	for d.NextBlock(1) {
+		opt := d.Val()
+		if opt == "pay_types" {
+			m.PayTypes = d.RemainingArgs()
+			if len(m.PayTypes) == 0 {
+				return d.ArgErr()
+			}
+			continue
+		}
+		dst := map[string]*string{
+			"app_code": &m.AppCode, "client_key": &m.ClientKey, "mchid": &m.MchID,
+			"sign_type": &m.SignType, "timezone": &m.Timezone,
+		}[opt]
+		if dst == nil {
+			return d.Errf("qfpay: merchant %s: unknown option %q", name, opt)
+		}
+		if !d.AllArgs(dst) {
+			return d.ArgErr()
+		}
+	}
+	if a.Merchants == nil {
+		a.Merchants = make(map[string]*Merchant)
+	}
+	a.Merchants[name] = m
+	return nil
+}
+
+// UnmarshalCaddyfile implements caddyfile.Unmarshaler:
+//
+//	qfpay_sign <merchant> {
+//		max_body <bytes>
+//	}
+func (h *SignHandler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
+	d.Next() // directive name
+	if !d.AllArgs(&h.Merchant) {
+		return d.ArgErr()
+	}
+	for d.NextBlock(0) {
+		switch d.Val() {
+		case "max_body":
+			n, err := parseMaxBody(d)
+			if err != nil {
+				return err
+			}
+			h.MaxBody = n
+		default:
+			return d.Errf("qfpay_sign: unknown option %q", d.Val())
+		}
+	}
+	return nil
+}
+
+func parseSignDirective(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error) {
+	s := new(SignHandler)
+	err := s.UnmarshalCaddyfile(h.Dispenser)
+	return s, err
+}
+
+// UnmarshalCaddyfile implements caddyfile.Unmarshaler:
+//
+//	transport qfpay {
+//		dial_timeout     <duration>
+//		response_timeout <duration>
+//	}
+func (t *Transport) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
+	d.Next() // transport name
+	if d.NextArg() {
+		return d.ArgErr()
+	}
+	for d.NextBlock(0) {
+		var err error
+		switch d.Val() {
+		case "dial_timeout":
+			t.DialTimeout, err = parseDurationArg(d)
+		case "response_timeout":
+			t.ResponseHeaderTimeout, err = parseDurationArg(d)
+		default:
+			err = d.Errf("qfpay transport: unknown option %q", d.Val())
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// parseGatewayDirective expands `qfpay_gateway <merchant>` into
+// qfpay_sign followed by reverse_proxy to the app's pinned upstream,
+// the way php_fastcgi expands:
+//
+//	qfpay_gateway [<matcher>] <merchant> {
+//		max_body         <bytes>
+//		dial_timeout     <duration>
+//		response_timeout <duration>
+//	}
+func parseGatewayDirective(h httpcaddyfile.Helper) ([]httpcaddyfile.ConfigValue, error) {
+	matcherSet, err := h.ExtractMatcherSet()
+	if err != nil {
+		return nil, err
+	}
+	sign, tr, err := unmarshalGateway(h.Dispenser)
+	if err != nil {
+		return nil, err
+	}
+	proxy := reverseproxy.Handler{
+		TransportRaw: caddyconfig.JSONModuleObject(tr, "protocol", "qfpay", nil),
+		Upstreams:    reverseproxy.UpstreamPool{{Dial: "{qfpay.upstream}"}},
+	}
+	routes := caddyhttp.RouteList{{HandlersRaw: []json.RawMessage{
+		caddyconfig.JSONModuleObject(sign, "handler", "qfpay_sign", nil),
+		caddyconfig.JSONModuleObject(proxy, "handler", "reverse_proxy", nil),
+	}}}
+	sub := caddyhttp.Subroute{Routes: routes}
+	if matcherSet != nil {
+		return []httpcaddyfile.ConfigValue{{Class: "route", Value: caddyhttp.Route{
+			MatcherSetsRaw: []caddy.ModuleMap{matcherSet},
+			HandlersRaw:    []json.RawMessage{caddyconfig.JSONModuleObject(sub, "handler", "subroute", nil)},
+		}}}, nil
+	}
+	return []httpcaddyfile.ConfigValue{{Class: "route", Value: sub}}, nil
+}
+
+func unmarshalGateway(d *caddyfile.Dispenser) (*SignHandler, *Transport, error) {
+	sign, tr := new(SignHandler), new(Transport)
+	d.Next() // directive name
+	if !d.AllArgs(&sign.Merchant) {
+		return nil, nil, d.ArgErr()
+	}
+	for d.NextBlock(0) {
+		var err error
+		switch d.Val() {
+		case "max_body":
+			sign.MaxBody, err = parseMaxBody(d)
+		case "dial_timeout":
+			tr.DialTimeout, err = parseDurationArg(d)
+		case "response_timeout":
+			tr.ResponseHeaderTimeout, err = parseDurationArg(d)
+		default:
+			err = d.Errf("qfpay_gateway: unknown option %q", d.Val())
+		}
+		if err != nil {
+			return nil, nil, err
+		}
+	}
+	return sign, tr, nil
+}
+
+func parseMaxBody(d *caddyfile.Dispenser) (int64, error) {
+	var raw string
+	if !d.AllArgs(&raw) {
+		return 0, d.ArgErr()
+	}
+	n, err := strconv.ParseInt(raw, 10, 64)
+	if err != nil || n <= 0 {
+		return 0, d.Errf("max_body must be a positive number of bytes, got %q", raw)
+	}
+	return n, nil
+}
+
+func parseDurationArg(d *caddyfile.Dispenser) (caddy.Duration, error) {
+	opt := d.Val()
+	var raw string
+	if !d.AllArgs(&raw) {
+		return 0, d.ArgErr()
+	}
+	dur, err := caddy.ParseDuration(raw)
+	if err != nil || dur <= 0 {
+		return 0, d.Errf("%s: want a positive duration, got %q", opt, raw)
+	}
+	return caddy.Duration(dur), nil
+}

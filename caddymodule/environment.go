@@ -1,0 +1,45 @@
+package caddymodule
+
+import (
+	"fmt"
+	"net/url"
+	"strings"
+)
+
+// Named QFPay environments (API.md section 1).
+var environments = map[string]string{
+	"production": "https://openapi-hk.qfapi.com",
+	"test":       "https://test-openapi-hk.qfapi.com",
+	"sandbox":    "https://openapi-int.qfapi.com",
+}
+
+// EnvEmbedded runs the qfpaytest double in-process: no network, demo keys.
+const EnvEmbedded = "embedded"
+
+// parseEnvironment turns an environment name or base URL into the pinned
+// upstream. Only scheme and host:port are kept; a path, query or userinfo
+// is refused rather than silently dropped.
+func parseEnvironment(env string) (*url.URL, error) {
+	if base, ok := environments[strings.ToLower(env)]; ok {
+		env = base
+	}
+	u, err := url.Parse(env)
+	if err != nil {
+		return nil, fmt.Errorf("environment: %w", err)
+	}
+	if u.Scheme != "http" && u.Scheme != "https" || u.Host == "" {
+		return nil, fmt.Errorf("environment %q: want production, test, sandbox, embedded or an http(s) base URL", env)
+	}
+	if (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.User != nil || u.Fragment != "" {
+		return nil, fmt.Errorf("environment %q: a base URL has no path, query or credentials", env)
+	}
+	host := u.Host
+	if u.Port() == "" {
+		port := "80"
+		if u.Scheme == "https" {
+			port = "443"
+		}
+		host += ":" + port
+	}
+	return &url.URL{Scheme: u.Scheme, Host: host}, nil
+}

@@ -1,0 +1,114 @@
+package caddymodule
+
+import (
+	"fmt"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/caddyserver/caddy/v2"
+
+	"github.com/qfsign/qfsign/keys"
+	"github.com/qfsign/qfsign/signer"
+)
+
+// Demo credentials for the embedded environment only: nothing real can be
+// paid with them, so they may be defaults.
+const (
+	demoAppCode   = "DEMO0000APPCODE0000000000000000"
+	demoClientKey = "DEMO-embedded-client-key-not-a-secret"
+)
+
+// Merchant is one QFPay merchant account as configured.
+type Merchant struct {
+	// AppCode issued by QFPay; placeholders allowed. Required outside
+	// the embedded environment.
+	AppCode string `json:"app_code,omitempty"`
+	// ClientKey must be a placeholder such as {env.QFPAY_CLIENT_KEY} or
+	// {file./run/secrets/qfpay_key}, resolved at provision time, so that
+	// the key never appears in the JSON config or the admin API. A literal
+	// is accepted only with the embedded environment.
+	ClientKey string `json:"client_key,omitempty"`
+	// MchID, when QFPay issued one; set on every request. Default: none,
+	// and a caller-sent mchid is refused.
+	MchID string `json:"mchid,omitempty"`
+	// SignType is md5 (default, QFPay's default) or sha256.
+	SignType string `json:"sign_type,omitempty"`
+	// PayTypes is the merchant's allow-list. Default: every pay type of
+	// QFPay's current table.
+	PayTypes []string `json:"pay_types,omitempty"`
+	// Timezone fills and converts txdtm. Default: Asia/Hong_Kong.
+	Timezone string `json:"timezone,omitempty"`
+
+	name     string
+	signType signer.SignType
+	policy   signer.Policy
+	creds    atomic.Pointer[keys.Credentials]
+	// doubleKey is set only for the embedded environment.
+	doubleKey string
+}
+
+// provision resolves placeholders and validates; it never logs a value.
+func (m *Merchant) provision(name string, embedded bool) error {
+	m.name = name
+	repl := caddy.NewReplacer()
+	resolve := func(field, raw, demo string) (string, error) {
+		v, err := repl.ReplaceOrErr(raw, true, true)
+		if err != nil || v == "" {
+			if embedded && demo != "" {
+				return demo, nil
+			}
+			return "", fmt.Errorf("merchant %s: %s: unresolved or empty", name, field)
+		}
+		return v, nil
+	}
+	if !embedded && !isPlaceholder(m.ClientKey) {
+		return fmt.Errorf("merchant %s: client_key must be a placeholder such as {env.QFPAY_CLIENT_KEY} or {file./path}: a literal key would be visible in the admin API", name)
+	}
+	appCode, err := resolve("app_code", m.AppCode, demoAppCode)
+	if err != nil {
+		return err
+	}
+	key, err := resolve("client_key", m.ClientKey, demoClientKey)
+	if err != nil {
+		return err
+	}
+	mchID := repl.ReplaceAll(m.MchID, "")
+	creds, err := keys.NewCredentials(appCode, key, mchID, "static")
+	if err != nil {
+		return fmt.Errorf("merchant %s: %w", name, err)
+	}
+	m.creds.Store(&creds)
+	if embedded {
+		// Only the in-process double gets the raw key, to verify with.
+		m.doubleKey = strings.TrimRight(key, "\r\n")
+	}
+	return m.provisionPolicy()
+}
+
+func (m *Merchant) provisionPolicy() error {
+	var err error
+	if m.signType, err = signer.ParseSignType(m.SignType); err != nil {
+		return fmt.Errorf("merchant %s: %w", m.name, err)
+	}
+	types, err := signer.NewPayTypeSet(m.PayTypes)
+	if err != nil {
+		return fmt.Errorf("merchant %s: pay_types: %w", m.name, err)
+	}
+	loc := signer.DefaultLocation()
+	if m.Timezone != "" {
+		if loc, err = time.LoadLocation(m.Timezone); err != nil {
+			return fmt.Errorf("merchant %s: timezone: %w", m.name, err)
+		}
+	}
+	// MchID is taken from the credentials per request: it may rotate with them.
+	m.policy = signer.Policy{PayTypes: types, Location: loc}
+	return nil
+}
+
+// credentials returns the current credentials; nil means fail closed.
+func (m *Merchant) credentials() *keys.Credentials { return m.creds.Load() }
+
+func isPlaceholder(s string) bool {
+	return strings.HasPrefix(s, "{") && strings.HasSuffix(s, "}") && strings.Count(s, "{") == 1
+}

@@ -1,0 +1,43 @@
+package caddymodule
+
+import (
+	"encoding/json"
+	"net/http"
+	"strconv"
+
+	"github.com/qfsign/qfsign/signer"
+)
+
+// refusal is the JSON error the application gets; nothing was forwarded.
+type refusal struct {
+	Status int    `json:"-"`
+	Error  string `json:"error"`
+	Field  string `json:"field,omitempty"`
+	Rule   string `json:"rule"`
+}
+
+// Rules the handler adds to signer's.
+const (
+	ruleBodyTooLarge  = "max_body"
+	ruleContentType   = "content_type"
+	ruleMethod        = "method"
+	rulePath          = "path"
+	ruleQueryString   = "query_string"
+	ruleKeyUnavailble = "key_unavailable"
+	ruleBodyRead      = "body_read"
+)
+
+func fromFieldError(status int, fe *signer.FieldError) *refusal {
+	return &refusal{Status: status, Error: fe.Msg, Field: fe.Field, Rule: fe.Rule}
+}
+
+func (rf *refusal) write(w http.ResponseWriter) {
+	body, _ := json.Marshal(rf)
+	h := w.Header()
+	h.Set("Content-Type", "application/json; charset=utf-8")
+	h.Set("Content-Length", strconv.Itoa(len(body)+1))
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(rf.Status)
+	_, _ = w.Write(append(body, '\n'))
+}

@@ -1,0 +1,83 @@
+package caddymodule
+
+import (
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp/headers"
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp/reverseproxy"
+)
+
+func init() {
+	caddy.RegisterModule(Transport{})
+}
+
+// Transport is reverse_proxy's HTTP transport, with TLS switched on or
+// off by the qfpay app's environment, so one config serves the embedded
+// double (http) and QFPay (https) alike.
+type Transport struct {
+	// DialTimeout bounds connecting to QFPay. Default: 5s. A dial
+	// failure is the only failure after which a POST may be retried.
+	DialTimeout caddy.Duration `json:"dial_timeout,omitempty"`
+	// ResponseHeaderTimeout bounds the wait for QFPay's answer once the
+	// request is sent. Default: 30s. Past it the outcome is unknown:
+	// query, never resend.
+	ResponseHeaderTimeout caddy.Duration `json:"response_header_timeout,omitempty"`
+
+	inner *reverseproxy.HTTPTransport
+}
+
+// CaddyModule returns the Caddy module information.
+func (Transport) CaddyModule() caddy.ModuleInfo {
+	return caddy.ModuleInfo{
+		ID:  "http.reverse_proxy.transport.qfpay",
+		New: func() caddy.Module { return new(Transport) },
+	}
+}
+
+// Provision builds the inner HTTP transport for the app's upstream.
+func (t *Transport) Provision(ctx caddy.Context) error {
+	appIface, err := ctx.App("qfpay")
+	if err != nil {
+		return fmt.Errorf("qfpay transport: %w", err)
+	}
+	app := appIface.(*App)
+	if t.DialTimeout == 0 {
+		t.DialTimeout = caddy.Duration(5 * time.Second)
+	}
+	if t.ResponseHeaderTimeout == 0 {
+		t.ResponseHeaderTimeout = caddy.Duration(30 * time.Second)
+	}
+	t.inner = &reverseproxy.HTTPTransport{
+		DialTimeout:           t.DialTimeout,
+		ResponseHeaderTimeout: t.ResponseHeaderTimeout,
+	}
+	if app.upstream.Scheme == "https" {
+		t.inner.TLS = &reverseproxy.TLSConfig{}
+	}
+	return t.inner.Provision(ctx)
+}
+
+// RoundTrip implements http.RoundTripper.
+func (t *Transport) RoundTrip(r *http.Request) (*http.Response, error) { return t.inner.RoundTrip(r) }
+
+// RequestHeaderOps sets Host to QFPay's host for TLS upstreams.
+func (t *Transport) RequestHeaderOps() *headers.HeaderOps { return t.inner.RequestHeaderOps() }
+
+// Cleanup closes idle connections.
+func (t *Transport) Cleanup() error {
+	if t.inner == nil {
+		return nil
+	}
+	return t.inner.Cleanup()
+}
+
+// Interface guards.
+var (
+	_ caddy.Provisioner                      = (*Transport)(nil)
+	_ caddy.CleanerUpper                     = (*Transport)(nil)
+	_ http.RoundTripper                      = (*Transport)(nil)
+	_ reverseproxy.RequestHeaderOpsTransport = (*Transport)(nil)
+)

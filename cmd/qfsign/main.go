@@ -1,0 +1,14 @@
+// Command qfsign is Caddy with its standard modules and the qfsign
+// modules: `qfsign run --config Caddyfile.example`.
+package main
+
+import (
+	caddycmd "github.com/caddyserver/caddy/v2/cmd"
+
+	_ "github.com/caddyserver/caddy/v2/modules/standard"
+	_ "github.com/qfsign/qfsign"
+)
+
+func main() {
+	caddycmd.Main()
+}

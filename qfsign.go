@@ -1,0 +1,9 @@
+// Package qfsign is the module root. Importing it registers the qfsign
+// Caddy modules, so that `xcaddy build --with github.com/qfsign/qfsign`
+// works with the module path alone.
+package qfsign
+
+import (
+	// Registers the qfpay app, qfpay_sign and the qfpay transport.
+	_ "github.com/qfsign/qfsign/caddymodule"
+)
