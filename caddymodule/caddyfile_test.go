@@ -1,0 +1,180 @@
+package caddymodule
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
+	"github.com/caddyserver/caddy/v2/caddyconfig/httpcaddyfile"
+)
+
+func TestGlobalOptionParse(t *testing.T) {
+	tests := []struct {
+		name    string
+		input   string
+		wantErr string
+		check   func(t *testing.T, a *App)
+	}{
+		{name: "full", input: `qfpay {
+			environment test
+			merchant hk {
+				app_code {env.A}
+				client_key {env.K}
+				mchid M1
+				sign_type sha256
+				pay_types 801101 801107
+				timezone Asia/Singapore
+			}
+			merchant sg {
+				client_key {file./run/k}
+			}
+		}`, check: func(t *testing.T, a *App) {
+			m := a.Merchants["hk"]
+			if a.Environment != "test" || m == nil || m.AppCode != "{env.A}" || m.ClientKey != "{env.K}" || m.MchID != "M1" ||
+				m.SignType != "sha256" || strings.Join(m.PayTypes, ",") != "801101,801107" || m.Timezone != "Asia/Singapore" {
+				t.Errorf("parsed %+v / %+v", a, m)
+			}
+			if a.Merchants["sg"] == nil || a.Merchants["sg"].ClientKey != "{file./run/k}" {
+				t.Error("second merchant missing")
+			}
+		}},
+		{name: "argument on qfpay", input: `qfpay x {}`, wantErr: "wrong argument count"},
+		{name: "unknown option", input: `qfpay { nope 1 }`, wantErr: `unknown option "nope"`},
+		{name: "environment without value", input: `qfpay { environment }`, wantErr: "wrong argument count"},
+		{name: "environment two values", input: `qfpay { environment a b }`, wantErr: "wrong argument count"},
+		{name: "merchant without name", input: `qfpay { merchant }`, wantErr: "wrong argument count"},
+		{name: "merchant twice", input: "qfpay {\nmerchant a {\n}\nmerchant a {\n}\n}", wantErr: "defined twice"},
+		{name: "merchant unknown option", input: `qfpay { merchant a { colour red } }`, wantErr: `unknown option "colour"`},
+		{name: "merchant option two values", input: `qfpay { merchant a { app_code x y } }`, wantErr: "wrong argument count"},
+		{name: "pay_types empty", input: `qfpay { merchant a { pay_types } }`, wantErr: "wrong argument count"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			a := new(App)
+			err := a.UnmarshalCaddyfile(caddyfile.NewTestDispenser(ml(tt.input)))
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("err = %v, want %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			tt.check(t, a)
+		})
+	}
+}
+
+func TestGlobalOptionOnce(t *testing.T) {
+	_, err := parseGlobalOption(caddyfile.NewTestDispenser(`qfpay { }`), httpcaddyfile.App{})
+	if err == nil || !strings.Contains(err.Error(), "only once") {
+		t.Fatalf("err = %v", err)
+	}
+	v, err := parseGlobalOption(caddyfile.NewTestDispenser(ml(`qfpay { environment sandbox }`)), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	app := v.(httpcaddyfile.App)
+	if app.Name != "qfpay" || !strings.Contains(string(app.Value), `"environment":"sandbox"`) {
+		t.Errorf("app = %s %s", app.Name, app.Value)
+	}
+}
+
+func TestSignDirectiveParse(t *testing.T) {
+	tests := []struct {
+		name, input, wantErr string
+		wantMax              int64
+	}{
+		{name: "merchant only", input: `qfpay_sign hk`},
+		{name: "max_body", input: `qfpay_sign hk { max_body 1024 }`, wantMax: 1024},
+		{name: "no merchant", input: `qfpay_sign`, wantErr: "wrong argument count"},
+		{name: "two merchants", input: `qfpay_sign a b`, wantErr: "wrong argument count"},
+		{name: "max_body zero", input: `qfpay_sign a { max_body 0 }`, wantErr: "positive number"},
+		{name: "max_body text", input: `qfpay_sign a { max_body big }`, wantErr: "positive number"},
+		{name: "max_body missing", input: `qfpay_sign a { max_body }`, wantErr: "wrong argument count"},
+		{name: "unknown", input: `qfpay_sign a { upstream x }`, wantErr: `unknown option "upstream"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := new(SignHandler)
+			err := h.UnmarshalCaddyfile(caddyfile.NewTestDispenser(ml(tt.input)))
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("err = %v, want %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil || h.Merchant != "hk" || h.MaxBody != tt.wantMax {
+				t.Fatalf("got %+v, %v", h, err)
+			}
+		})
+	}
+}
+
+func TestTransportParse(t *testing.T) {
+	tr := new(Transport)
+	if err := tr.UnmarshalCaddyfile(caddyfile.NewTestDispenser(ml(`qfpay { dial_timeout 2s
+	response_timeout 1m }`))); err != nil {
+		t.Fatal(err)
+	}
+	if time.Duration(tr.DialTimeout) != 2*time.Second || time.Duration(tr.ResponseHeaderTimeout) != time.Minute {
+		t.Errorf("got %+v", tr)
+	}
+	for input, want := range map[string]string{
+		`qfpay x`:                        "wrong argument count",
+		`qfpay { dial_timeout soon }`:    "positive duration",
+		`qfpay { dial_timeout -1s }`:     "positive duration",
+		`qfpay { keepalive 1s }`:         `unknown option "keepalive"`,
+		`qfpay { response_timeout }`:     "wrong argument count",
+		`qfpay { dial_timeout 1s 2s }`:   "wrong argument count",
+		`qfpay { response_timeout 0s }`:  "positive duration",
+		`qfpay { response_timeout 10x }`: "positive duration",
+	} {
+		err := new(Transport).UnmarshalCaddyfile(caddyfile.NewTestDispenser(ml(input)))
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: err = %v, want %q", input, err, want)
+		}
+	}
+}
+
+func TestGatewayExpansion(t *testing.T) {
+	for _, tt := range []struct{ name, input, wantErr string }{
+		{name: "plain", input: `qfpay_gateway hk`},
+		{name: "options", input: `qfpay_gateway hk { max_body 2048
+		dial_timeout 1s
+		response_timeout 20s }`},
+		{name: "no merchant", input: `qfpay_gateway`, wantErr: "wrong argument count"},
+		{name: "unknown", input: `qfpay_gateway hk { to 1.2.3.4 }`, wantErr: `unknown option "to"`},
+		{name: "bad duration", input: `qfpay_gateway hk { dial_timeout x }`, wantErr: "positive duration"},
+		{name: "bad max_body", input: `qfpay_gateway hk { max_body -3 }`, wantErr: "positive number"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			h := httpcaddyfile.Helper{Dispenser: caddyfile.NewTestDispenser(ml(tt.input))}
+			vals, err := parseGatewayDirective(h)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("err = %v, want %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil || len(vals) != 1 {
+				t.Fatalf("vals %v err %v", vals, err)
+			}
+			raw, _ := json.Marshal(vals[0].Value)
+			for _, want := range []string{`"handler":"qfpay_sign"`, `"merchant":"hk"`, `"handler":"reverse_proxy"`,
+				`"protocol":"qfpay"`, `"dial":"{qfpay.upstream}"`} {
+				if !strings.Contains(string(raw), want) {
+					t.Errorf("expansion lacks %s: %s", want, raw)
+				}
+			}
+		})
+	}
+}
+
+// ml puts braces on their own lines, as Caddyfiles write them.
+func ml(s string) string {
+	return strings.NewReplacer("{ ", "{\n", " }", "\n}").Replace(s)
+}
