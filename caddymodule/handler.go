@@ -2,6 +2,7 @@ package caddymodule
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -21,6 +22,13 @@ import (
 func init() {
 	caddy.RegisterModule(SignHandler{})
 }
+
+// QFPay's headers, in Go's canonical form (names are case-insensitive).
+const (
+	headerAppCode  = "X-Qf-Appcode"
+	headerSign     = "X-Qf-Sign"
+	headerSignType = "X-Qf-Signtype"
+)
 
 // defaultMaxBody bounds an application's form; QFPay's largest payment
 // form is a few KiB.
@@ -93,6 +101,7 @@ func (h *SignHandler) ServeHTTP(w http.ResponseWriter, r *http.Request, next cad
 		h.logRefusal(r, t)
 		return nil
 	}
+	r = r.WithContext(context.WithValue(r.Context(), signatureKey{}, r.Header.Get(headerSign)))
 	repl := r.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer)
 	repl.Set("qfpay.upstream", h.app.upstream.Host)
 	repl.Set("qfpay.merchant", h.Merchant)
@@ -202,10 +211,10 @@ func stripQFHeaders(h http.Header) {
 
 // setSigned replaces the body with exactly the signed bytes.
 func setSigned(r *http.Request, body []byte, appCode, sig string, st signer.SignType) {
-	r.Header.Set("X-Qf-Appcode", appCode)
-	r.Header.Set("X-Qf-Sign", sig)
+	r.Header.Set(headerAppCode, appCode)
+	r.Header.Set(headerSign, sig)
 	if v := st.Header(); v != "" {
-		r.Header.Set("X-Qf-Signtype", v)
+		r.Header.Set(headerSignType, v)
 	}
 	r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	// The log reads QFPay's answer; let the transport handle compression.

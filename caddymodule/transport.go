@@ -60,8 +60,24 @@ func (t *Transport) Provision(ctx caddy.Context) error {
 	return t.inner.Provision(ctx)
 }
 
-// RoundTrip implements http.RoundTripper.
-func (t *Transport) RoundTrip(r *http.Request) (*http.Response, error) { return t.inner.RoundTrip(r) }
+// RoundTrip implements http.RoundTripper. reverse_proxy logs the request
+// headers at debug level after the round trip, so the signature is taken
+// off the logged request and put only on the copy that is sent.
+func (t *Transport) RoundTrip(r *http.Request) (*http.Response, error) {
+	sig, ok := r.Context().Value(signatureKey{}).(string)
+	if !ok {
+		return t.inner.RoundTrip(r)
+	}
+	r.Header.Del(headerSign)
+	out := r.WithContext(r.Context())
+	out.Header = r.Header.Clone()
+	out.Header.Set(headerSign, sig)
+	return t.inner.RoundTrip(out)
+}
+
+// signatureKey carries the signature from qfpay_sign to the transport
+// through the request context, which no placeholder can reach.
+type signatureKey struct{}
 
 // RequestHeaderOps sets Host to QFPay's host for TLS upstreams.
 func (t *Transport) RequestHeaderOps() *headers.HeaderOps { return t.inner.RequestHeaderOps() }

@@ -1,0 +1,43 @@
+// Package tests runs qfsign end to end: the real Caddy (caddytest, in
+// process) and the built binary, in front of the qfpaytest double.
+package tests
+
+import (
+	"fmt"
+	"os"
+	"testing"
+
+	"github.com/caddyserver/caddy/v2/caddytest"
+
+	_ "github.com/caddyserver/caddy/v2/modules/standard"
+	_ "github.com/qfsign/qfsign/caddymodule"
+)
+
+// adminPort is this package's own, so a Caddy of another package or of
+// the developer is never configured by mistake.
+const adminPort = 2931
+
+// Test credentials: distinctive, so that the leak scan cannot miss them.
+const (
+	testAppCode = "APPCODE-TEST-0001"
+	testKey     = "LEAKCANARY-6b1f0e2d9c8a7f3e"
+	testMchID   = "MCH-TEST-01"
+)
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "qfsign-tests-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	// Caddy writes its storage and autosave under XDG dirs; keep $HOME clean.
+	os.Setenv("XDG_CONFIG_HOME", dir)
+	os.Setenv("XDG_DATA_HOME", dir)
+	os.Setenv("QFSIGN_TEST_APPCODE", testAppCode)
+	os.Setenv("QFSIGN_TEST_KEY", testKey)
+	caddytest.Default.AdminPort = adminPort
+	caddytest.Default.Certificates = nil
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
