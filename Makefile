@@ -1,0 +1,19 @@
+# The two commands a fresh machine needs: `make run` and `make test`.
+GO ?= go
+
+.PHONY: run test bench vet
+
+# Runs the gateway on its embedded defaults (in-process QFPay double).
+run:
+	$(GO) run ./cmd/qfsign run --config Caddyfile.example
+
+# Runs every test with the race detector; fails on any failure or skip.
+test:
+	@scripts/test.sh
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem ./signer ./caddymodule
+
+vet:
+	$(GO) vet ./...
+	@test -z "$$(gofmt -l .)" || { gofmt -l .; exit 1; }

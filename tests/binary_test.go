@@ -1,0 +1,168 @@
+package tests
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/qfsign/qfsign/qfpaytest"
+)
+
+var (
+	buildOnce sync.Once
+	binPath   string
+	buildErr  error
+)
+
+// qfsignBinary builds cmd/qfsign once per test run, with the flags the
+// test run itself uses, so the build cache is shared.
+func qfsignBinary(t *testing.T) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "qfsign-bin-")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		binPath = filepath.Join(dir, "qfsign")
+		out, err := exec.Command("go", "build", "-o", binPath, "../cmd/qfsign").CombinedOutput()
+		if err != nil {
+			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	return binPath
+}
+
+func runBinary(t *testing.T, env []string, args ...string) (string, error) {
+	t.Helper()
+	cmd := exec.Command(qfsignBinary(t), args...)
+	cmd.Dir = ".."
+	cmd.Env = append(os.Environ(), env...)
+	out, err := cmd.CombinedOutput()
+	return string(out), err
+}
+
+// waitListening dials addr until it accepts or the process exits.
+func waitListening(t *testing.T, addr string, exited <-chan struct{}) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		if c, err := net.DialTimeout("tcp", addr, 100*time.Millisecond); err == nil {
+			c.Close()
+			return
+		}
+		select {
+		case <-exited:
+			t.Fatal("qfsign exited before listening")
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	t.Fatalf("%s not listening after 20s", addr)
+}
+
+// TestCaddyfileExampleSignsLikeSeedSample runs the shipped example with
+// the built binary against a QFPay double, and checks the signature with
+// the seed's own Python sample.
+func TestCaddyfileExampleSignsLikeSeedSample(t *testing.T) {
+	python, err := exec.LookPath("python3")
+	if err != nil {
+		t.Fatal("python3 is required for the seed-sample check (.ci/run installs it)")
+	}
+	up := newUpstream(t, qfpaytest.Merchant{AppCode: testAppCode, ClientKey: testKey})
+	listen := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	env := []string{"QFPAY_ENV=" + up.URL, "QFSIGN_LISTEN=" + listen,
+		fmt.Sprintf("QFSIGN_ADMIN=localhost:%d", freePort(t)),
+		"QFPAY_APP_CODE=" + testAppCode, "QFPAY_CLIENT_KEY=" + testKey}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	cmd := exec.CommandContext(ctx, qfsignBinary(t), "run", "--config", "Caddyfile.example")
+	cmd.Dir = ".."
+	cmd.Env = append(os.Environ(), env...)
+	logs := new(syncBuffer)
+	cmd.Stdout, cmd.Stderr = logs, logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(exited) }()
+	t.Cleanup(func() { cancel(); <-exited })
+	waitListening(t, listen, exited)
+
+	form := "txamt=2200&txcurrcd=HKD&pay_type=801107&out_trade_no=EX-1&goods_name=%E6%B8%AC%E8%A9%A6+test"
+	resp, err := http.Post("http://"+listen+"/trade/v1/payment", "application/x-www-form-urlencoded", strings.NewReader(form))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	ex := up.exchanges()
+	if resp.StatusCode != 200 || len(ex) != 1 || !bytes.Contains(ex[0].resp, []byte(`"respcd":"0000"`)) {
+		t.Fatalf("status %d, exchanges %d; logs:\n%s", resp.StatusCode, len(ex), logs.String())
+	}
+	py := exec.Command(python, "testdata/seed_sign.py", testKey)
+	py.Stdin = bytes.NewReader(ex[0].req.Body)
+	out, err := py.Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := ex[0].req.Header.Get("X-Qf-Sign"), strings.TrimSpace(string(out)); got != want {
+		t.Fatalf("X-QF-SIGN %s, seed Python sample %s", got, want)
+	}
+	if strings.Contains(logs.String(), testKey) {
+		t.Fatal("the key appears in the process output")
+	}
+}
+
+// TestCaddyCommands: list-modules, adapt and validate work on our build.
+func TestCaddyCommands(t *testing.T) {
+	out, err := runBinary(t, nil, "list-modules")
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	for _, m := range []string{"qfpay", "http.handlers.qfpay_sign", "http.reverse_proxy.transport.qfpay"} {
+		if !strings.Contains(out, m+"\n") {
+			t.Errorf("list-modules lacks %s", m)
+		}
+	}
+	out, err = runBinary(t, nil, "adapt", "--config", "Caddyfile.example")
+	if err != nil || !strings.Contains(out, `"client_key":"{env.QFPAY_CLIENT_KEY}"`) {
+		t.Errorf("adapt: %v\n%s", err, out)
+	}
+	out, err = runBinary(t, []string{"QFPAY_CLIENT_KEY=", "QFPAY_APP_CODE=a", "QFPAY_ENV=production"}, "validate", "--config", "Caddyfile.example")
+	if err == nil || !strings.Contains(out, "client_key: unresolved or empty") {
+		t.Errorf("validate without a key for production must fail: %v\n%s", err, out)
+	}
+	out, err = runBinary(t, []string{"QFPAY_CLIENT_KEY=k", "QFPAY_APP_CODE=a", "QFPAY_ENV=production"}, "validate", "--config", "Caddyfile.example")
+	if err != nil || !strings.Contains(out, "Valid configuration") {
+		t.Errorf("validate: %v\n%s", err, out)
+	}
+}
+
+// syncBuffer collects a child process's output while the test reads it.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
