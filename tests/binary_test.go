@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -72,24 +73,16 @@ func waitListening(t *testing.T, addr string, exited <-chan struct{}) {
 	t.Fatalf("%s not listening after 20s", addr)
 }
 
-// TestCaddyfileExampleSignsLikeSeedSample runs the shipped example with
-// the built binary against a QFPay double, and checks the signature with
-// the seed's own Python sample.
-func TestCaddyfileExampleSignsLikeSeedSample(t *testing.T) {
-	python, err := exec.LookPath("python3")
-	if err != nil {
-		t.Fatal("python3 is required for the seed-sample check (.ci/run installs it)")
-	}
-	up := newUpstream(t, qfpaytest.Merchant{AppCode: testAppCode, ClientKey: testKey})
+// startExample runs the shipped Caddyfile.example with the built binary
+// and returns the listen address and the process output.
+func startExample(t *testing.T, env ...string) (string, *syncBuffer) {
+	t.Helper()
 	listen := fmt.Sprintf("127.0.0.1:%d", freePort(t))
-	env := []string{"QFPAY_ENV=" + up.URL, "QFSIGN_LISTEN=" + listen,
-		fmt.Sprintf("QFSIGN_ADMIN=localhost:%d", freePort(t)),
-		"QFPAY_APP_CODE=" + testAppCode, "QFPAY_CLIENT_KEY=" + testKey}
-
+	env = append(env, "QFSIGN_LISTEN="+listen, fmt.Sprintf("QFSIGN_ADMIN=localhost:%d", freePort(t)))
 	ctx, cancel := context.WithCancel(context.Background())
 	cmd := exec.CommandContext(ctx, qfsignBinary(t), "run", "--config", "Caddyfile.example")
 	cmd.Dir = ".."
-	cmd.Env = append(os.Environ(), env...)
+	cmd.Env = append(cleanEnv(), env...)
 	logs := new(syncBuffer)
 	cmd.Stdout, cmd.Stderr = logs, logs
 	if err := cmd.Start(); err != nil {
@@ -99,6 +92,55 @@ func TestCaddyfileExampleSignsLikeSeedSample(t *testing.T) {
 	go func() { _ = cmd.Wait(); close(exited) }()
 	t.Cleanup(func() { cancel(); <-exited })
 	waitListening(t, listen, exited)
+	return listen, logs
+}
+
+// cleanEnv is this process's environment without any QFPAY_ or QFSIGN_
+// variable, as on a fresh machine.
+func cleanEnv() []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "QFPAY_") && !strings.HasPrefix(kv, "QFSIGN_") {
+			env = append(env, kv)
+		}
+	}
+	return env
+}
+
+// TestExampleEmbeddedDefaults is `make run` on a fresh machine: no
+// environment at all, and a payment gets a pay_url from the embedded double.
+func TestExampleEmbeddedDefaults(t *testing.T) {
+	listen, logs := startExample(t)
+	resp, err := http.Post("http://"+listen+"/trade/v1/payment", "application/x-www-form-urlencoded",
+		strings.NewReader("txamt=1500&txcurrcd=HKD&pay_type=801101&out_trade_no=EMB-1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !bytes.Contains(body, []byte(`"respcd":"0000"`)) || !bytes.Contains(body, []byte(`"pay_url":"https://`)) {
+		t.Fatalf("%d %s\nlogs:\n%s", resp.StatusCode, body, logs.String())
+	}
+	resp, err = http.Post("http://"+listen+"/other", "text/plain", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 404 {
+		t.Errorf("unrouted path: %d", resp.StatusCode)
+	}
+}
+
+// TestCaddyfileExampleSignsLikeSeedSample runs the shipped example with
+// the built binary against a QFPay double, and checks the signature with
+// the seed's own Python sample.
+func TestCaddyfileExampleSignsLikeSeedSample(t *testing.T) {
+	python, err := exec.LookPath("python3")
+	if err != nil {
+		t.Fatal("python3 is required for the seed-sample check (.ci/run installs it)")
+	}
+	up := newUpstream(t, qfpaytest.Merchant{AppCode: testAppCode, ClientKey: testKey})
+	listen, logs := startExample(t, "QFPAY_ENV="+up.URL, "QFPAY_APP_CODE="+testAppCode, "QFPAY_CLIENT_KEY="+testKey)
 
 	form := "txamt=2200&txcurrcd=HKD&pay_type=801107&out_trade_no=EX-1&goods_name=%E6%B8%AC%E8%A9%A6+test"
 	resp, err := http.Post("http://"+listen+"/trade/v1/payment", "application/x-www-form-urlencoded", strings.NewReader(form))

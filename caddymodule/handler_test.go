@@ -1,0 +1,120 @@
+package caddymodule
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+	"go.uber.org/zap"
+
+	"github.com/qfsign/qfsign/signer"
+)
+
+const answer = `{"respcd":"0000","respmsg":"","resperr":"success","syssn":"20251117000300020087033882","out_trade_no":"B-1","pay_type":"801101","txamt":"1500","txcurrcd":"HKD","pay_url":"https://openapi-int.qfapi.com/checkstand/alipay?syssn=20251117000300020087033882"}`
+
+func testHandler(t testing.TB) *SignHandler {
+	t.Helper()
+	m := &Merchant{AppCode: "APP", ClientKey: "{env.QFSIGN_UNIT_KEY}"}
+	if err := m.provision("shop", true); err != nil {
+		t.Fatal(err)
+	}
+	return &SignHandler{Merchant: "shop", MaxBody: defaultMaxBody, m: m, logger: zap.NewNop(),
+		app: &App{upstream: &url.URL{Scheme: "http", Host: "127.0.0.1:1"}}}
+}
+
+func newRequest(body string) *http.Request {
+	r := httptest.NewRequest(http.MethodPost, "/trade/v1/payment", strings.NewReader(body))
+	r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	return r.WithContext(context.WithValue(r.Context(), caddy.ReplacerCtxKey, caddy.NewReplacer()))
+}
+
+// TestSignedRequestIsConsistent: the next handler sees a body whose
+// signature verifies, with an exact Content-Length and a working GetBody.
+func TestSignedRequestIsConsistent(t *testing.T) {
+	h := testHandler(t)
+	var seen *http.Request
+	var seenBody []byte
+	next := caddyhttp.HandlerFunc(func(w http.ResponseWriter, r *http.Request) error {
+		seen = r
+		seenBody, _ = io.ReadAll(r.Body)
+		_, _ = io.WriteString(w, answer)
+		return nil
+	})
+	r := newRequest("txamt=1500&txcurrcd=hkd&pay_type=801101&out_trade_no=B-1")
+	r.Header.Set("X-QF-SIGN", "forged")
+	r.Header.Set("x-qfsign-verified", "1")
+	r.TransferEncoding = []string{"chunked"}
+	rec := httptest.NewRecorder()
+	if err := h.ServeHTTP(rec, r, next); err != nil {
+		t.Fatal(err)
+	}
+	if rec.Body.String() != answer {
+		t.Fatalf("response altered: %s", rec.Body)
+	}
+	if seen.ContentLength != int64(len(seenBody)) || seen.TransferEncoding != nil || seen.Header.Get("X-Qfsign-Verified") != "" {
+		t.Fatalf("CL %d body %d TE %v hdr %v", seen.ContentLength, len(seenBody), seen.TransferEncoding, seen.Header)
+	}
+	again, _ := seen.GetBody()
+	if b, _ := io.ReadAll(again); !bytes.Equal(b, seenBody) {
+		t.Fatal("GetBody differs from Body")
+	}
+	p, err := signer.ParseForm(seenBody, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	creds := h.m.credentials()
+	if sig := seen.Header.Get(headerSign); !signer.Verify(p, creds.Key, signer.MD5, sig) {
+		t.Fatalf("signature %q does not verify over the forwarded body", sig)
+	}
+	if v, _ := p.Get("txcurrcd"); v != "HKD" {
+		t.Errorf("txcurrcd not normalised: %s", v)
+	}
+}
+
+func TestCaptureWriterStreamsAndBounds(t *testing.T) {
+	rec := httptest.NewRecorder()
+	cw := newCaptureWriter(rec)
+	cw.WriteHeader(http.StatusAccepted)
+	big := strings.Repeat("x", captureLimit+10)
+	if _, err := io.Copy(cw, strings.NewReader(big)); err != nil {
+		t.Fatal(err)
+	}
+	if rec.Body.Len() != len(big) || rec.Code != http.StatusAccepted {
+		t.Fatalf("client got %d bytes, status %d", rec.Body.Len(), rec.Code)
+	}
+	if len(cw.buf) != captureLimit || !cw.truncated || cw.answer() != (qfpayAnswer{}) {
+		t.Fatalf("capture %d truncated %v", len(cw.buf), cw.truncated)
+	}
+	cw2 := newCaptureWriter(httptest.NewRecorder())
+	_, _ = cw2.Write([]byte(answer))
+	if a := cw2.answer(); a.Respcd != "0000" || a.Syssn == "" || cw2.status != 200 {
+		t.Fatalf("answer %+v status %d", a, cw2.status)
+	}
+	if _, ok := any(cw2).(interface{ Unwrap() http.ResponseWriter }); !ok {
+		t.Fatal("capture writer hides the underlying writer")
+	}
+}
+
+func BenchmarkSignHandler(b *testing.B) {
+	h := testHandler(b)
+	next := caddyhttp.HandlerFunc(func(w http.ResponseWriter, r *http.Request) error {
+		_, _ = io.Copy(io.Discard, r.Body)
+		_, _ = io.WriteString(w, answer)
+		return nil
+	})
+	const body = "txamt=1500&txcurrcd=HKD&pay_type=801101&out_trade_no=ORDER-20251117-000001&goods_name=%E6%B8%AC%E8%A9%A6&txdtm=2025-11-17+18%3A00%3A00"
+	b.ReportAllocs()
+	for b.Loop() {
+		rec := httptest.NewRecorder()
+		if err := h.ServeHTTP(rec, newRequest(body), next); err != nil || rec.Code != 200 {
+			b.Fatal(err, rec.Code)
+		}
+	}
+}
