@@ -150,20 +150,28 @@ func (t *Transport) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 		return d.ArgErr()
 	}
 	for d.NextBlock(0) {
-		var err error
-		switch d.Val() {
-		case "dial_timeout":
-			t.DialTimeout, err = parseDurationArg(d)
-		case "response_timeout":
-			t.ResponseHeaderTimeout, err = parseDurationArg(d)
-		default:
-			err = d.Errf("qfpay transport: unknown option %q", d.Val())
-		}
+		known, err := t.unmarshalOption(d)
 		if err != nil {
 			return err
 		}
+		if !known {
+			return d.Errf("qfpay transport: unknown option %q", d.Val())
+		}
 	}
 	return nil
+}
+
+// unmarshalOption parses one transport option; qfpay_gateway shares it.
+func (t *Transport) unmarshalOption(d *caddyfile.Dispenser) (known bool, err error) {
+	switch d.Val() {
+	case "dial_timeout":
+		t.DialTimeout, err = parseDurationArg(d)
+	case "response_timeout":
+		t.ResponseHeaderTimeout, err = parseDurationArg(d)
+	default:
+		return false, nil
+	}
+	return true, err
 }
 
 // parseGatewayDirective expands `qfpay_gateway <merchant>` into
@@ -209,19 +217,19 @@ func unmarshalGateway(d *caddyfile.Dispenser) (*SignHandler, *Transport, error) 
 		return nil, nil, d.ArgErr()
 	}
 	for d.NextBlock(0) {
-		var err error
-		switch d.Val() {
-		case "max_body":
-			sign.MaxBody, err = parseMaxBody(d)
-		case "dial_timeout":
-			tr.DialTimeout, err = parseDurationArg(d)
-		case "response_timeout":
-			tr.ResponseHeaderTimeout, err = parseDurationArg(d)
-		default:
-			err = d.Errf("qfpay_gateway: unknown option %q", d.Val())
+		if d.Val() == "max_body" {
+			var err error
+			if sign.MaxBody, err = parseMaxBody(d); err != nil {
+				return nil, nil, err
+			}
+			continue
 		}
+		known, err := tr.unmarshalOption(d)
 		if err != nil {
 			return nil, nil, err
+		}
+		if !known {
+			return nil, nil, d.Errf("qfpay_gateway: unknown option %q", d.Val())
 		}
 	}
 	return sign, tr, nil
