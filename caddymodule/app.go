@@ -9,6 +9,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/qfsign/qfsign/qfpaytest"
+	"github.com/qfsign/qfsign/store"
 )
 
 func init() {
@@ -28,8 +29,18 @@ type App struct {
 
 	upstream *url.URL
 	embedded *qfpaytest.Running
+	store    store.Store
+	storeKey string
 	logger   *zap.Logger
 }
+
+// stores keeps the memory store across config reloads: acknowledged
+// notifications must stay acknowledged when the config changes.
+var stores = caddy.NewUsagePool()
+
+type pooledMemory struct{ *store.Memory }
+
+func (pooledMemory) Destruct() error { return nil }
 
 // CaddyModule returns the Caddy module information.
 func (App) CaddyModule() caddy.ModuleInfo {
@@ -50,6 +61,9 @@ func (a *App) Provision(ctx caddy.Context) error {
 	if len(a.Merchants) == 0 {
 		return fmt.Errorf("qfpay: no merchant configured")
 	}
+	if err := a.provisionStore(); err != nil {
+		return err
+	}
 	embedded := env == EnvEmbedded
 	for _, name := range a.merchantNames() {
 		if err := a.Merchants[name].provision(name, embedded); err != nil {
@@ -64,6 +78,17 @@ func (a *App) Provision(ctx caddy.Context) error {
 		return fmt.Errorf("qfpay: %w", err)
 	}
 	a.upstream = u
+	return nil
+}
+
+func (a *App) provisionStore() error {
+	v, _, err := stores.LoadOrNew("memory", func() (caddy.Destructor, error) {
+		return pooledMemory{store.NewMemory(0)}, nil
+	})
+	if err != nil {
+		return fmt.Errorf("qfpay: store: %w", err)
+	}
+	a.store, a.storeKey = v.(pooledMemory).Memory, "memory"
 	return nil
 }
 
@@ -103,6 +128,9 @@ func (a *App) Stop() error { return nil }
 
 // Cleanup stops the embedded double; safe after a partial Provision.
 func (a *App) Cleanup() error {
+	if a.storeKey != "" {
+		_, _ = stores.Delete(a.storeKey)
+	}
 	if a.embedded != nil {
 		return a.embedded.Close()
 	}

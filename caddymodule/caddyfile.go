@@ -16,6 +16,8 @@ func init() {
 	httpcaddyfile.RegisterGlobalOption("qfpay", parseGlobalOption)
 	httpcaddyfile.RegisterHandlerDirective("qfpay_sign", parseSignDirective)
 	httpcaddyfile.RegisterDirectiveOrder("qfpay_sign", httpcaddyfile.Before, "reverse_proxy")
+	httpcaddyfile.RegisterHandlerDirective("qfpay_notify", parseNotifyDirective)
+	httpcaddyfile.RegisterDirectiveOrder("qfpay_notify", httpcaddyfile.Before, "reverse_proxy")
 	httpcaddyfile.RegisterDirective("qfpay_gateway", parseGatewayDirective)
 	httpcaddyfile.RegisterDirectiveOrder("qfpay_gateway", httpcaddyfile.Before, "reverse_proxy")
 }
@@ -113,29 +115,50 @@ func (a *App) unmarshalMerchant(d *caddyfile.Dispenser) error {
 //		max_body <bytes>
 //	}
 func (h *SignHandler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
+	var err error
+	h.Merchant, h.MaxBody, err = unmarshalMerchantHandler(d)
+	return err
+}
+
+// UnmarshalCaddyfile implements caddyfile.Unmarshaler:
+//
+//	qfpay_notify <merchant> {
+//		max_body <bytes>
+//	}
+func (h *NotifyHandler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
+	var err error
+	h.Merchant, h.MaxBody, err = unmarshalMerchantHandler(d)
+	return err
+}
+
+// unmarshalMerchantHandler parses `<directive> <merchant> { max_body N }`.
+func unmarshalMerchantHandler(d *caddyfile.Dispenser) (merchant string, maxBody int64, err error) {
 	d.Next() // directive name
-	if !d.AllArgs(&h.Merchant) {
-		return d.ArgErr()
+	dir := d.Val()
+	if !d.AllArgs(&merchant) {
+		return "", 0, d.ArgErr()
 	}
 	for d.NextBlock(0) {
-		switch d.Val() {
-		case "max_body":
-			n, err := parseMaxBody(d)
-			if err != nil {
-				return err
-			}
-			h.MaxBody = n
-		default:
-			return d.Errf("qfpay_sign: unknown option %q", d.Val())
+		if d.Val() != "max_body" {
+			return "", 0, d.Errf("%s: unknown option %q", dir, d.Val())
+		}
+		if maxBody, err = parseMaxBody(d); err != nil {
+			return "", 0, err
 		}
 	}
-	return nil
+	return merchant, maxBody, nil
 }
 
 func parseSignDirective(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error) {
 	s := new(SignHandler)
 	err := s.UnmarshalCaddyfile(h.Dispenser)
 	return s, err
+}
+
+func parseNotifyDirective(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error) {
+	n := new(NotifyHandler)
+	err := n.UnmarshalCaddyfile(h.Dispenser)
+	return n, err
 }
 
 // UnmarshalCaddyfile implements caddyfile.Unmarshaler:

@@ -115,7 +115,7 @@ func (h *SignHandler) ServeHTTP(w http.ResponseWriter, r *http.Request, next cad
 // prepare turns the application's request into the signed one, or
 // returns why not. Nothing is forwarded when it returns a refusal.
 func (h *SignHandler) prepare(r *http.Request, t *txn) *refusal {
-	stripQFHeaders(r.Header)
+	stripQFHeaders(r.Header, "X-Qf-", "X-Qfsign-")
 	ep, rf := h.route(r)
 	if rf != nil {
 		return rf
@@ -199,12 +199,14 @@ func tooLarge(limit int64) *refusal {
 		Error: "the body is larger than " + strconv.FormatInt(limit, 10) + " bytes", Rule: ruleBodyTooLarge}
 }
 
-// stripQFHeaders removes every X-QF-* and X-Qfsign-* header a caller sent:
-// only the gateway speaks for the merchant.
-func stripQFHeaders(h http.Header) {
+// stripQFHeaders removes every header a caller sent under the given
+// canonical prefixes: only the gateway speaks for the merchant.
+func stripQFHeaders(h http.Header, prefixes ...string) {
 	for name := range h {
-		if strings.HasPrefix(name, "X-Qf-") || strings.HasPrefix(name, "X-Qfsign-") {
-			delete(h, name)
+		for _, p := range prefixes {
+			if strings.HasPrefix(name, p) {
+				delete(h, name)
+			}
 		}
 	}
 }

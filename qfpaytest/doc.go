@@ -9,4 +9,9 @@
 // Every request is recorded before any check, so tests can assert on what
 // reached "QFPay", including requests it refused. Payments live in memory
 // only and survive Reset, so duplicate out_trade_no detection keeps working.
+//
+// When a notify URL is set (SetNotifyURL, or a payment's notify_url field),
+// each successful payment is followed by a QFPay-style asynchronous
+// notification, retried on QFPay's schedule (scaled by SetRetryScale) until
+// answered "SUCCESS"; attempts are recorded as Deliveries. Close stops them.
 package qfpaytest

@@ -44,6 +44,7 @@ type Server struct {
 	payments  []entry
 	seq       uint64
 	now       func() time.Time // replaced by tests for fixed dates
+	n         notifier         // asynchronous notifications, see notify.go
 }
 
 // result is the envelope every QFPay answer starts with.
@@ -61,6 +62,7 @@ type handler func(m Merchant, form map[string]string) any
 // New returns a server that knows the given merchants.
 func New(merchants ...Merchant) *Server {
 	s := &Server{merchants: make(map[string]Merchant), now: time.Now}
+	s.n.init()
 	for _, m := range merchants {
 		s.AddMerchant(m)
 	}
@@ -233,8 +235,9 @@ func Start(addr string, merchants ...Merchant) (*Running, error) {
 	return r, nil
 }
 
-// Close shuts the listener and server down and waits for the serve
-// goroutine. It is safe to call more than once.
+// Close shuts the listener and server down, waits for the serve goroutine,
+// then stops pending notifications (Server.Close). It is safe to call more
+// than once.
 func (r *Running) Close() error {
 	r.once.Do(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -245,6 +248,7 @@ func (r *Running) Close() error {
 		if err := <-r.done; !errors.Is(err, http.ErrServerClosed) {
 			r.err = errors.Join(r.err, err)
 		}
+		r.Server.Close()
 	})
 	return r.err
 }

@@ -57,6 +57,11 @@ func digest(params map[string]string, clientKey string, sha bool) string {
 		sum := sha256.Sum256(msg)
 		return hex.EncodeToString(sum[:])
 	}
+	return md5Upper(msg)
+}
+
+// md5Upper is the upper-case hex MD5 of msg.
+func md5Upper(msg []byte) string {
 	sum := md5.Sum(msg)
 	return strings.ToUpper(hex.EncodeToString(sum[:]))
 }

@@ -60,9 +60,12 @@ type payment struct {
 	QRCode     string `json:"qrcode,omitempty"`
 }
 
-// entry is a payment and the app code that owns it.
+// entry is a payment, the app code that owns it, and what its
+// notification needs beyond the response fields.
 type entry struct {
-	appCode string
+	appCode   string
+	goodsName string
+	notifyURL string // per-request notify_url; "" means the server's
 	payment
 }
 
@@ -140,7 +143,9 @@ func (s *Server) payment(m Merchant, form map[string]string) any {
 	case mpmTypes[p.PayType]:
 		p.QRCode = "https://openapi-int.qfapi.com/qrcode?syssn=" + p.Syssn
 	}
-	s.payments = append(s.payments, entry{appCode: m.AppCode, payment: p})
+	e := entry{appCode: m.AppCode, goodsName: form["goods_name"], notifyURL: form["notify_url"], payment: p}
+	s.payments = append(s.payments, e)
+	_ = s.notifyLocked(e, notifyPayment) // no URL set: nothing to send
 	return paymentResponse{result: result{Respcd: "0000", Resperr: "success"}, payment: p}
 }
 

@@ -121,13 +121,17 @@ func TestExampleEmbeddedDefaults(t *testing.T) {
 	if resp.StatusCode != 200 || !bytes.Contains(body, []byte(`"respcd":"0000"`)) || !bytes.Contains(body, []byte(`"pay_url":"https://`)) {
 		t.Fatalf("%d %s\nlogs:\n%s", resp.StatusCode, body, logs.String())
 	}
-	resp, err = http.Post("http://"+listen+"/other", "text/plain", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != 404 {
-		t.Errorf("unrouted path: %d", resp.StatusCode)
+	for path, want := range map[string]string{"/other": `"rule":"path"`, "/qfpay/notify": `"rule":"notify_to"`} {
+		resp, err := http.Post("http://"+listen+path, "application/json", strings.NewReader("{}"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		wantStatus := map[string]int{"/other": 404, "/qfpay/notify": 503}[path]
+		if resp.StatusCode != wantStatus || !strings.Contains(string(b), want) || resp.Header.Get("Content-Type") != "application/json" {
+			t.Errorf("%s: %d %s %q", path, resp.StatusCode, b, resp.Header.Get("Content-Type"))
+		}
 	}
 }
 
@@ -140,7 +144,10 @@ func TestCaddyfileExampleSignsLikeSeedSample(t *testing.T) {
 		t.Fatal("python3 is required for the seed-sample check (.ci/run installs it)")
 	}
 	up := newUpstream(t, qfpaytest.Merchant{AppCode: testAppCode, ClientKey: testKey})
-	listen, logs := startExample(t, "QFPAY_ENV="+up.URL, "QFPAY_APP_CODE="+testAppCode, "QFPAY_CLIENT_KEY="+testKey)
+	app := newApplication(t)
+	listen, logs := startExample(t, "QFPAY_ENV="+up.URL, "QFPAY_APP_CODE="+testAppCode, "QFPAY_CLIENT_KEY="+testKey,
+		"QFSIGN_NOTIFY_TO="+strings.TrimPrefix(app.URL, "http://"))
+	up.double.SetNotifyURL("http://" + listen + "/qfpay/notify")
 
 	form := "txamt=2200&txcurrcd=HKD&pay_type=801107&out_trade_no=EX-1&goods_name=%E6%B8%AC%E8%A9%A6+test"
 	resp, err := http.Post("http://"+listen+"/trade/v1/payment", "application/x-www-form-urlencoded", strings.NewReader(form))
@@ -160,6 +167,14 @@ func TestCaddyfileExampleSignsLikeSeedSample(t *testing.T) {
 	}
 	if got, want := ex[0].req.Header.Get("X-Qf-Sign"), strings.TrimSpace(string(out)); got != want {
 		t.Fatalf("X-QF-SIGN %s, seed Python sample %s", got, want)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if ds, err := up.double.WaitDeliveries(ctx, 1); err != nil || !ds[0].Acked {
+		t.Fatalf("notification through the example: %v %+v", err, ds)
+	}
+	if bodies, _ := app.received(); len(bodies) != 1 {
+		t.Fatalf("application got %d notifications", len(bodies))
 	}
 	if strings.Contains(logs.String(), testKey) {
 		t.Fatal("the key appears in the process output")

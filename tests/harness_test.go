@@ -51,7 +51,7 @@ func newUpstream(t *testing.T, merchants ...qfpaytest.Merchant) *upstream {
 		w.WriteHeader(rec.Code)
 		_, _ = w.Write(rec.Body.Bytes())
 	}))
-	t.Cleanup(u.Close)
+	t.Cleanup(func() { u.Close(); u.double.Close() })
 	return u
 }
 

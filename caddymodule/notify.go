@@ -1,0 +1,221 @@
+package caddymodule
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+	"go.uber.org/zap"
+
+	"github.com/qfsign/qfsign/signer"
+)
+
+func init() {
+	caddy.RegisterModule(NotifyHandler{})
+}
+
+// Dedupe states and lifetimes. QFPay's retries span about 34 hours; an
+// acknowledgement is kept a week. A claim held by a crashed gateway
+// expires so that QFPay's next retry can go through.
+const (
+	stateInFlight  = "inflight"
+	stateAcked     = "acked"
+	inFlightTTL    = 5 * time.Minute
+	defaultAckTTL  = 7 * 24 * time.Hour
+	notifyAckBody  = "SUCCESS"
+	ruleSignature  = "signature"
+	ruleJSON       = "json"
+	ruleInProgress = "in_progress"
+	ruleApp        = "application"
+	ruleStore      = "store"
+)
+
+// NotifyHandler verifies QFPay's signed notifications for one merchant and
+// forwards only verified, first-seen ones to the next handler (the
+// application). QFPay gets "SUCCESS" only after the application took it.
+type NotifyHandler struct {
+	// Merchant names an entry of the qfpay app. Required.
+	Merchant string `json:"merchant,omitempty"`
+	// MaxBody caps the notification body in bytes. Default: 65536.
+	MaxBody int64 `json:"max_body,omitempty"`
+
+	app    *App
+	m      *Merchant
+	logger *zap.Logger
+}
+
+// CaddyModule returns the Caddy module information.
+func (NotifyHandler) CaddyModule() caddy.ModuleInfo {
+	return caddy.ModuleInfo{
+		ID:  "http.handlers.qfpay_notify",
+		New: func() caddy.Module { return new(NotifyHandler) },
+	}
+}
+
+// Provision looks up the merchant in the qfpay app.
+func (h *NotifyHandler) Provision(ctx caddy.Context) error {
+	h.logger = ctx.Logger()
+	if h.MaxBody == 0 {
+		h.MaxBody = defaultMaxBody
+	}
+	appIface, err := ctx.App("qfpay")
+	if err != nil {
+		return fmt.Errorf("qfpay_notify: loading the qfpay app: %w", err)
+	}
+	h.app = appIface.(*App)
+	if h.m, err = h.app.merchant(h.Merchant); err != nil {
+		return fmt.Errorf("qfpay_notify: %w", err)
+	}
+	return nil
+}
+
+// notification is what the gateway reads of QFPay's JSON; the
+// application gets the raw bytes, unchanged.
+type notification struct {
+	Syssn      string `json:"syssn"`
+	NotifyType string `json:"notify_type"`
+	OutTradeNo string `json:"out_trade_no"`
+	Txamt      string `json:"txamt"`
+	MchID      string `json:"mchid"`
+}
+
+// ServeHTTP implements caddyhttp.MiddlewareHandler.
+func (h *NotifyHandler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
+	start := time.Now()
+	body, n, rf := h.verify(r)
+	if rf != nil {
+		rf.write(w)
+		h.log(n, rf.Status, rf.Rule, start)
+		return nil
+	}
+	outcome, status := h.deliver(w, r, body, n, next)
+	h.log(n, status, outcome, start)
+	return nil
+}
+
+// verify checks the signature over the exact bytes received, then the
+// content; nothing unverified gets past it.
+func (h *NotifyHandler) verify(r *http.Request) ([]byte, notification, *refusal) {
+	var n notification
+	stripQFHeaders(r.Header, "X-Qfsign-")
+	if r.Method != http.MethodPost {
+		return nil, n, &refusal{Status: http.StatusMethodNotAllowed, Error: "use POST", Rule: ruleMethod}
+	}
+	body, rf := readBody(r, h.MaxBody)
+	if rf != nil {
+		return nil, n, rf
+	}
+	creds := h.m.credentials()
+	if creds == nil {
+		return nil, n, &refusal{Status: http.StatusServiceUnavailable, Error: "no usable key for this merchant", Rule: ruleKeyUnavailble}
+	}
+	st := signer.MD5
+	if strings.EqualFold(strings.TrimSpace(r.Header.Get(headerSignType)), "SHA256") {
+		st = signer.SHA256
+	}
+	if !signer.VerifyNotification(body, creds.Key, st, strings.TrimSpace(r.Header.Get(headerSign))) {
+		return nil, n, &refusal{Status: http.StatusUnauthorized, Error: "missing or invalid X-QF-SIGN", Field: headerSign, Rule: ruleSignature}
+	}
+	if err := json.Unmarshal(body, &n); err != nil {
+		return nil, n, &refusal{Status: http.StatusBadRequest, Error: "the notification is not a JSON object of strings", Rule: ruleJSON}
+	}
+	switch {
+	case n.Syssn == "":
+		return nil, n, &refusal{Status: http.StatusBadRequest, Error: "the field is required", Field: "syssn", Rule: signer.RuleRequired}
+	case n.NotifyType == "":
+		return nil, n, &refusal{Status: http.StatusBadRequest, Error: "the field is required", Field: "notify_type", Rule: signer.RuleRequired}
+	case n.MchID != "" && n.MchID != creds.MchID:
+		return nil, n, &refusal{Status: http.StatusBadRequest, Error: "not this merchant's mchid", Field: "mchid", Rule: signer.RuleMismatch}
+	}
+	return body, n, nil
+}
+
+// deliver forwards a first-seen notification and answers QFPay.
+func (h *NotifyHandler) deliver(w http.ResponseWriter, r *http.Request, body []byte, n notification, next caddyhttp.Handler) (string, int) {
+	ctx := context.WithoutCancel(r.Context())
+	key := "notify:" + h.Merchant + ":" + n.Syssn + ":" + n.NotifyType
+	claimed, err := h.app.store.Claim(ctx, key, stateInFlight, inFlightTTL)
+	if err != nil {
+		(&refusal{Status: http.StatusServiceUnavailable, Error: "state store unavailable", Rule: ruleStore}).write(w)
+		return ruleStore, http.StatusServiceUnavailable
+	}
+	if !claimed {
+		if state, _, _ := h.app.store.Get(ctx, key); state == stateAcked {
+			writeAck(w)
+			return "duplicate", http.StatusOK
+		}
+		(&refusal{Status: http.StatusConflict, Error: "this notification is being delivered", Rule: ruleInProgress}).write(w)
+		return ruleInProgress, http.StatusConflict
+	}
+	r.Header.Del(headerSign)
+	r.Header.Del(headerSignType)
+	r.Header.Set("X-Qfsign-Verified", "1")
+	r.Header.Set("X-Qfsign-Merchant", h.Merchant)
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	rec := &statusRecorder{header: make(http.Header)}
+	if err := next.ServeHTTP(rec, r); err != nil || rec.status < 200 || rec.status > 299 {
+		_ = h.app.store.Delete(ctx, key)
+		(&refusal{Status: http.StatusBadGateway, Error: "the application did not accept the notification", Rule: ruleApp}).write(w)
+		return ruleApp, http.StatusBadGateway
+	}
+	if err := h.app.store.Put(ctx, key, stateAcked, defaultAckTTL); err != nil {
+		h.logger.Error("recording the acknowledgement failed; QFPay may deliver again", zap.Error(err))
+	}
+	writeAck(w)
+	return "forwarded", http.StatusOK
+}
+
+// statusRecorder takes the application's answer in place of QFPay: only
+// its status matters, its headers and body are dropped.
+type statusRecorder struct {
+	header http.Header
+	status int
+}
+
+func (s *statusRecorder) Header() http.Header { return s.header }
+
+func (s *statusRecorder) WriteHeader(status int) {
+	if s.status == 0 && status >= 200 {
+		s.status = status
+	}
+}
+
+func (s *statusRecorder) Write(p []byte) (int, error) {
+	s.WriteHeader(http.StatusOK)
+	return len(p), nil
+}
+
+// Flush lets a streaming proxy flush; there is nothing to flush.
+func (s *statusRecorder) Flush() {}
+
+func writeAck(w http.ResponseWriter) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.WriteHeader(http.StatusOK)
+	_, _ = io.WriteString(w, notifyAckBody)
+}
+
+func (h *NotifyHandler) log(n notification, status int, outcome string, start time.Time) {
+	h.logger.Info("notification",
+		zap.String("merchant", h.Merchant),
+		zap.String("syssn", n.Syssn),
+		zap.String("out_trade_no", n.OutTradeNo),
+		zap.String("notify_type", n.NotifyType),
+		zap.String("txamt", n.Txamt),
+		zap.String("outcome", outcome),
+		zap.Int("status", status),
+		zap.Duration("total", time.Since(start)),
+	)
+}
+
+// Interface guards.
+var (
+	_ caddy.Provisioner           = (*NotifyHandler)(nil)
+	_ caddyhttp.MiddlewareHandler = (*NotifyHandler)(nil)
+)

@@ -1,0 +1,129 @@
+// Package store keeps the gateway's shared state: notification
+// acknowledgements now, payment records with the payment-safety work.
+//
+// Invariants: every entry has a TTL; a full store refuses new entries
+// (callers fail closed) rather than evicting live ones.
+package store
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"time"
+)
+
+// Store is a small key-value contract that Redis (SET NX PX, GET, SET PX,
+// DEL) and memory both implement atomically.
+type Store interface {
+	// Claim sets key to val only if key is absent; it reports whether it did.
+	Claim(ctx context.Context, key, val string, ttl time.Duration) (bool, error)
+	// Get returns the value of key, if present.
+	Get(ctx context.Context, key string) (string, bool, error)
+	// Put sets key to val unconditionally.
+	Put(ctx context.Context, key, val string, ttl time.Duration) error
+	// Delete removes key; a missing key is not an error.
+	Delete(ctx context.Context, key string) error
+}
+
+// ErrFull means the memory store reached its bound with live entries.
+var ErrFull = errors.New("store: memory store is full")
+
+// DefaultMaxEntries bounds the memory store: ~100 bytes an entry, so
+// about 10 MiB at the bound.
+const DefaultMaxEntries = 100_000
+
+type entry struct {
+	val     string
+	expires time.Time
+}
+
+// Memory is an in-process Store, for a single replica.
+type Memory struct {
+	mu   sync.Mutex
+	m    map[string]entry
+	max  int
+	now  func() time.Time
+	next time.Time // next sweep
+}
+
+// NewMemory returns a store bounded to max entries (DefaultMaxEntries if <= 0).
+func NewMemory(max int) *Memory {
+	if max <= 0 {
+		max = DefaultMaxEntries
+	}
+	return &Memory{m: make(map[string]entry), max: max, now: time.Now}
+}
+
+func (s *Memory) live(key string, now time.Time) (entry, bool) {
+	e, ok := s.m[key]
+	if ok && !now.Before(e.expires) {
+		delete(s.m, key)
+		return entry{}, false
+	}
+	return e, ok
+}
+
+// room sweeps expired entries when the map is full (or once a minute).
+func (s *Memory) room(now time.Time) bool {
+	if len(s.m) >= s.max || now.After(s.next) {
+		for k, e := range s.m {
+			if !now.Before(e.expires) {
+				delete(s.m, k)
+			}
+		}
+		s.next = now.Add(time.Minute)
+	}
+	return len(s.m) < s.max
+}
+
+// Claim implements Store.
+func (s *Memory) Claim(_ context.Context, key, val string, ttl time.Duration) (bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := s.now()
+	if _, ok := s.live(key, now); ok {
+		return false, nil
+	}
+	if !s.room(now) {
+		return false, ErrFull
+	}
+	s.m[key] = entry{val: val, expires: now.Add(ttl)}
+	return true, nil
+}
+
+// Get implements Store.
+func (s *Memory) Get(_ context.Context, key string) (string, bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	e, ok := s.live(key, s.now())
+	return e.val, ok, nil
+}
+
+// Put implements Store.
+func (s *Memory) Put(_ context.Context, key, val string, ttl time.Duration) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := s.now()
+	if _, ok := s.live(key, now); !ok && !s.room(now) {
+		return ErrFull
+	}
+	s.m[key] = entry{val: val, expires: now.Add(ttl)}
+	return nil
+}
+
+// Delete implements Store.
+func (s *Memory) Delete(_ context.Context, key string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.m, key)
+	return nil
+}
+
+// Len is the number of entries, expired ones included until swept.
+func (s *Memory) Len() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.m)
+}
+
+var _ Store = (*Memory)(nil)
