@@ -178,3 +178,24 @@ func TestGatewayExpansion(t *testing.T) {
 func ml(s string) string {
 	return strings.NewReplacer("{ ", "{\n", " }", "\n}").Replace(s)
 }
+
+func TestNotifyDirectiveParse(t *testing.T) {
+	h := new(NotifyHandler)
+	if err := h.UnmarshalCaddyfile(caddyfile.NewTestDispenser(ml(`qfpay_notify hk { max_body 512 }`))); err != nil {
+		t.Fatal(err)
+	}
+	if h.Merchant != "hk" || h.MaxBody != 512 {
+		t.Errorf("got %+v", h)
+	}
+	for input, want := range map[string]string{
+		`qfpay_notify`:                    "wrong argument count",
+		`qfpay_notify a b`:                "wrong argument count",
+		`qfpay_notify a { forward_to x }`: `qfpay_notify: unknown option "forward_to"`,
+		`qfpay_notify a { max_body -1 }`:  "positive number",
+	} {
+		err := new(NotifyHandler).UnmarshalCaddyfile(caddyfile.NewTestDispenser(ml(input)))
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: err = %v, want %q", input, err, want)
+		}
+	}
+}
