@@ -60,6 +60,9 @@ func (SignHandler) CaddyModule() caddy.ModuleInfo {
 // Provision looks up the merchant in the qfpay app.
 func (h *SignHandler) Provision(ctx caddy.Context) error {
 	h.logger = ctx.Logger()
+	if err := registerMetrics(ctx); err != nil {
+		return fmt.Errorf("qfpay_sign: metrics: %w", err)
+	}
 	if h.MaxBody == 0 {
 		h.MaxBody = defaultMaxBody
 	}

@@ -30,6 +30,7 @@ func (h *SignHandler) baseFields(r *http.Request, t *txn) []zap.Field {
 }
 
 func (h *SignHandler) logRefusal(r *http.Request, t *txn) {
+	refusalsTotal.WithLabelValues(h.Merchant, t.refusal.Rule).Inc()
 	ce := h.logger.Check(zapcore.InfoLevel, "refused")
 	if ce == nil {
 		return

@@ -62,6 +62,9 @@ func (NotifyHandler) CaddyModule() caddy.ModuleInfo {
 // Provision looks up the merchant in the qfpay app.
 func (h *NotifyHandler) Provision(ctx caddy.Context) error {
 	h.logger = ctx.Logger()
+	if err := registerMetrics(ctx); err != nil {
+		return fmt.Errorf("qfpay_notify: metrics: %w", err)
+	}
 	if h.MaxBody == 0 {
 		h.MaxBody = defaultMaxBody
 	}
@@ -202,6 +205,7 @@ func writeAck(w http.ResponseWriter) {
 }
 
 func (h *NotifyHandler) log(n notification, status int, outcome string, start time.Time) {
+	notificationsTotal.WithLabelValues(h.Merchant, outcome).Inc()
 	h.logger.Info("notification",
 		zap.String("merchant", h.Merchant),
 		zap.String("syssn", n.Syssn),

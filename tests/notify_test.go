@@ -5,6 +5,7 @@ import (
 	"crypto/md5"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -166,6 +167,27 @@ func TestNotificationRefusals(t *testing.T) {
 			}
 		})
 	}
+	metrics := adminMetrics(t)
+	for _, want := range []string{`qfsign_notifications_total{merchant="hk",outcome="signature"}`, `qfsign_notifications_total{merchant="hk",outcome="json"}`} {
+		if !strings.Contains(metrics, want) {
+			t.Errorf("admin /metrics lacks %s", want)
+		}
+	}
+	if strings.Contains(metrics, v.ClientKey) {
+		t.Error("metrics contain the key")
+	}
+}
+
+// adminMetrics reads Caddy's admin /metrics.
+func adminMetrics(t *testing.T) string {
+	t.Helper()
+	resp, err := http.Get(fmt.Sprintf("http://localhost:%d/metrics", adminPort))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return string(b)
 }
 
 // TestNotificationAppFailureIsRetried: the application fails, QFPay is
