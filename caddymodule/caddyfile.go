@@ -116,7 +116,7 @@ func (a *App) unmarshalMerchant(d *caddyfile.Dispenser) error {
 //	}
 func (h *SignHandler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 	var err error
-	h.Merchant, h.MaxBody, err = unmarshalMerchantHandler(d)
+	h.Merchant, h.MaxBody, err = unmarshalMerchantHandler(d, &h.VerifyResponse)
 	return err
 }
 
@@ -127,23 +127,30 @@ func (h *SignHandler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 //	}
 func (h *NotifyHandler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 	var err error
-	h.Merchant, h.MaxBody, err = unmarshalMerchantHandler(d)
+	h.Merchant, h.MaxBody, err = unmarshalMerchantHandler(d, nil)
 	return err
 }
 
-// unmarshalMerchantHandler parses `<directive> <merchant> { max_body N }`.
-func unmarshalMerchantHandler(d *caddyfile.Dispenser) (merchant string, maxBody int64, err error) {
+// unmarshalMerchantHandler parses `<directive> <merchant> { max_body N }`,
+// plus `verify_response <mode>` when verify is not nil.
+func unmarshalMerchantHandler(d *caddyfile.Dispenser, verify *string) (merchant string, maxBody int64, err error) {
 	d.Next() // directive name
 	dir := d.Val()
 	if !d.AllArgs(&merchant) {
 		return "", 0, d.ArgErr()
 	}
 	for d.NextBlock(0) {
-		if d.Val() != "max_body" {
+		switch {
+		case d.Val() == "max_body":
+			if maxBody, err = parseMaxBody(d); err != nil {
+				return "", 0, err
+			}
+		case d.Val() == "verify_response" && verify != nil:
+			if err = parseVerifyMode(d, verify); err != nil {
+				return "", 0, err
+			}
+		default:
 			return "", 0, d.Errf("%s: unknown option %q", dir, d.Val())
-		}
-		if maxBody, err = parseMaxBody(d); err != nil {
-			return "", 0, err
 		}
 	}
 	return merchant, maxBody, nil
@@ -240,9 +247,14 @@ func unmarshalGateway(d *caddyfile.Dispenser) (*SignHandler, *Transport, error) 
 		return nil, nil, d.ArgErr()
 	}
 	for d.NextBlock(0) {
-		if d.Val() == "max_body" {
+		if d.Val() == "max_body" || d.Val() == "verify_response" {
 			var err error
-			if sign.MaxBody, err = parseMaxBody(d); err != nil {
+			if d.Val() == "max_body" {
+				sign.MaxBody, err = parseMaxBody(d)
+			} else {
+				err = parseVerifyMode(d, &sign.VerifyResponse)
+			}
+			if err != nil {
 				return nil, nil, err
 			}
 			continue
@@ -256,6 +268,17 @@ func unmarshalGateway(d *caddyfile.Dispenser) (*SignHandler, *Transport, error) 
 		}
 	}
 	return sign, tr, nil
+}
+
+func parseVerifyMode(d *caddyfile.Dispenser, dst *string) error {
+	if !d.AllArgs(dst) {
+		return d.ArgErr()
+	}
+	switch *dst {
+	case verifyOff, verifyLog, verifyEnforce:
+		return nil
+	}
+	return d.Errf("verify_response must be off, log or enforce, got %q", *dst)
 }
 
 func parseMaxBody(d *caddyfile.Dispenser) (int64, error) {

@@ -199,3 +199,33 @@ func TestNotifyDirectiveParse(t *testing.T) {
 		}
 	}
 }
+
+func TestVerifyResponseParse(t *testing.T) {
+	h := new(SignHandler)
+	if err := h.UnmarshalCaddyfile(caddyfile.NewTestDispenser(ml(`qfpay_sign hk { verify_response enforce }`))); err != nil || h.VerifyResponse != "enforce" {
+		t.Fatalf("got %q %v", h.VerifyResponse, err)
+	}
+	for input, want := range map[string]string{
+		`qfpay_sign hk { verify_response maybe }`:    "must be off, log or enforce",
+		`qfpay_sign hk { verify_response }`:          "wrong argument count",
+		`qfpay_notify hk { verify_response log }`:    `unknown option "verify_response"`,
+		`qfpay_gateway hk { verify_response maybe }`: "must be off, log or enforce",
+	} {
+		d := caddyfile.NewTestDispenser(ml(input))
+		var err error
+		switch {
+		case strings.HasPrefix(input, "qfpay_notify"):
+			err = new(NotifyHandler).UnmarshalCaddyfile(d)
+		case strings.HasPrefix(input, "qfpay_gateway"):
+			_, _, err = unmarshalGateway(d)
+		default:
+			err = new(SignHandler).UnmarshalCaddyfile(d)
+		}
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: err = %v, want %q", input, err, want)
+		}
+	}
+	if err := (&SignHandler{VerifyResponse: "sometimes"}).Validate(); err == nil {
+		t.Error("Validate accepted a bad mode")
+	}
+}

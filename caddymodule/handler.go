@@ -43,6 +43,10 @@ type SignHandler struct {
 	// MaxBody caps the request body in bytes; larger bodies get 413.
 	// Default: 65536.
 	MaxBody int64 `json:"max_body,omitempty"`
+	// VerifyResponse checks a signature on QFPay's answer, when there is
+	// one: off (default; the documented format is unproven), log (log
+	// and count mismatches) or enforce (also answer 502 instead).
+	VerifyResponse string `json:"verify_response,omitempty"`
 
 	app    *App
 	m      *Merchant
@@ -82,6 +86,11 @@ func (h *SignHandler) Validate() error {
 	if h.MaxBody < 0 {
 		return fmt.Errorf("qfpay_sign: max_body must be positive")
 	}
+	switch h.VerifyResponse {
+	case "", verifyOff, verifyLog, verifyEnforce:
+	default:
+		return fmt.Errorf("qfpay_sign: verify_response must be off, log or enforce")
+	}
 	return nil
 }
 
@@ -110,7 +119,16 @@ func (h *SignHandler) ServeHTTP(w http.ResponseWriter, r *http.Request, next cad
 	repl.Set("qfpay.merchant", h.Merchant)
 	cw := newCaptureWriter(w)
 	up := time.Now()
-	err := next.ServeHTTP(cw, r)
+	var err error
+	switch h.VerifyResponse {
+	case verifyEnforce:
+		err = h.serveEnforced(cw, r, next)
+	case verifyLog:
+		err = next.ServeHTTP(cw, r)
+		h.checkResponse(cw.Header(), cw.buf, cw.truncated)
+	default:
+		err = next.ServeHTTP(cw, r)
+	}
 	h.logTransaction(r, t, cw, time.Since(up), err)
 	return err
 }

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -116,5 +117,47 @@ func BenchmarkSignHandler(b *testing.B) {
 		if err := h.ServeHTTP(rec, newRequest(body), next); err != nil || rec.Code != 200 {
 			b.Fatal(err, rec.Code)
 		}
+	}
+}
+
+func TestVerifyResponseModes(t *testing.T) {
+	h := testHandler(t)
+	key := h.m.credentials().Key
+	p, _ := signer.ParseForm([]byte("respcd=0000&syssn=1&txamt=1500"), nil)
+	goodSig := signer.Sign(p, key, signer.MD5)
+	body := `{"respcd":"0000","syssn":"1","txamt":"1500"}`
+	tests := []struct {
+		mode, sig  string
+		wantStatus int
+		wantBody   string
+	}{
+		{verifyEnforce, goodSig, 200, body},
+		{verifyEnforce, "BAD", 502, `"rule":"response_signature"`},
+		{verifyEnforce, "", 200, body},
+		{verifyLog, "BAD", 200, body},
+		{verifyOff, "BAD", 200, body},
+	}
+	for _, tt := range tests {
+		t.Run(tt.mode+"/"+tt.sig, func(t *testing.T) {
+			h.VerifyResponse = tt.mode
+			next := caddyhttp.HandlerFunc(func(w http.ResponseWriter, r *http.Request) error {
+				if tt.sig != "" {
+					w.Header().Set("X-QF-SIGN", tt.sig)
+				}
+				w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+				_, _ = io.WriteString(w, body)
+				return nil
+			})
+			rec := httptest.NewRecorder()
+			if err := h.ServeHTTP(rec, newRequest("txamt=1500&txcurrcd=HKD&pay_type=801101&out_trade_no=V-1"), next); err != nil {
+				t.Fatal(err)
+			}
+			if rec.Code != tt.wantStatus || !strings.Contains(rec.Body.String(), tt.wantBody) {
+				t.Fatalf("got %d %s", rec.Code, rec.Body)
+			}
+			if cl := rec.Header().Get("Content-Length"); cl != strconv.Itoa(rec.Body.Len()) {
+				t.Errorf("Content-Length %s for %d bytes", cl, rec.Body.Len())
+			}
+		})
 	}
 }

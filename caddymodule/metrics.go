@@ -28,7 +28,7 @@ func registerMetrics(ctx caddy.Context) error {
 	if reg == nil {
 		return nil
 	}
-	for _, c := range []prometheus.Collector{notificationsTotal, refusalsTotal} {
+	for _, c := range []prometheus.Collector{notificationsTotal, refusalsTotal, responseSigTotal} {
 		if err := reg.Register(c); err != nil {
 			if _, ok := errors.AsType[prometheus.AlreadyRegisteredError](err); !ok {
 				return err

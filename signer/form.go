@@ -63,6 +63,8 @@ func FromMap(m map[string]string) Params {
 
 func cmpParam(a, b Param) int { return strings.Compare(a.Name, b.Name) }
 
+func sortParams(p Params) { slices.SortFunc(p, cmpParam) }
+
 // maxNameLen bounds field names; QFPay's longest is well under it.
 const maxNameLen = 64
 

@@ -51,6 +51,8 @@ type application struct {
 	bodies []string
 	hdrs   []http.Header
 	status atomic.Int32
+	// failFirst answers 500 to that many deliveries before using status.
+	failFirst atomic.Int32
 }
 
 func newApplication(t *testing.T) *application {
@@ -62,6 +64,10 @@ func newApplication(t *testing.T) *application {
 		a.bodies = append(a.bodies, string(b))
 		a.hdrs = append(a.hdrs, r.Header.Clone())
 		a.mu.Unlock()
+		if a.failFirst.Add(-1) >= 0 {
+			w.WriteHeader(http.StatusInternalServerError)
+			return
+		}
 		w.WriteHeader(int(a.status.Load()))
 		_, _ = io.WriteString(w, "whatever the app says")
 	}))
@@ -219,7 +225,7 @@ func TestNotificationAppFailureIsRetried(t *testing.T) {
 
 // TestPaymentThenNotificationEndToEnd: an unsigned payment goes out signed,
 // the QFPay double notifies back, the gateway verifies it, the application
-// receives it once, and the double records SUCCESS.
+// fails once, QFPay's retry is forwarded, and the double records SUCCESS.
 func TestPaymentThenNotificationEndToEnd(t *testing.T) {
 	up := newUpstream(t, qfpaytest.Merchant{AppCode: testAppCode, ClientKey: testKey})
 	app := newApplication(t)
@@ -231,22 +237,27 @@ func TestPaymentThenNotificationEndToEnd(t *testing.T) {
 		reverse_proxy `+strings.TrimPrefix(app.URL, "http://")+`
 	}`)
 	up.double.SetNotifyURL(gw.base + "/qfpay/notify")
+	up.double.SetRetryScale(0.0001) // 2 min -> 12 ms
+	app.failFirst.Store(1)          // QFPay must retry once
 	_, body := gw.post(t, "/trade/v1/payment", "txamt=880&txcurrcd=HKD&pay_type=801512&out_trade_no=E2E-NOTIFY-1")
 	if !strings.Contains(string(body), `"respcd":"0000"`) {
 		t.Fatalf("payment: %s", body)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	ds, err := up.double.WaitDeliveries(ctx, 1)
+	ds, err := up.double.WaitDeliveries(ctx, 2)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !ds[0].Acked || ds[0].Answer != "SUCCESS" || ds[0].NotifyType != "payment" {
-		t.Fatalf("delivery: %+v", ds[0])
+	if ds[0].Acked || ds[0].Status != http.StatusBadGateway {
+		t.Fatalf("first delivery (application failed): %+v", ds[0])
+	}
+	if !ds[1].Acked || ds[1].Answer != "SUCCESS" || ds[1].NotifyType != "payment" || ds[1].Attempt != 2 {
+		t.Fatalf("retried delivery: %+v", ds[1])
 	}
 	bodies, hdrs := app.received()
-	if len(bodies) != 1 || bodies[0] != string(ds[0].Body) || hdrs[0].Get("X-Qfsign-Verified") != "1" {
-		t.Fatalf("application got %d notifications", len(bodies))
+	if len(bodies) != 2 || bodies[1] != string(ds[1].Body) || hdrs[1].Get("X-Qfsign-Verified") != "1" {
+		t.Fatalf("application got %d notifications, want 2 (failed, then the retry)", len(bodies))
 	}
 	if !strings.Contains(bodies[0], `"out_trade_no": "E2E-NOTIFY-1"`) {
 		t.Errorf("notification body: %s", bodies[0])
