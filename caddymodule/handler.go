@@ -14,7 +14,6 @@ import (
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
-	"go.uber.org/zap"
 
 	"github.com/qfsign/qfsign/signer"
 )
@@ -38,19 +37,11 @@ const defaultMaxBody = 64 << 10
 // QFPay request for one merchant, then calls the next handler (normally
 // reverse_proxy to the pinned upstream) with the signed request.
 type SignHandler struct {
-	// Merchant names an entry of the qfpay app. Required.
-	Merchant string `json:"merchant,omitempty"`
-	// MaxBody caps the request body in bytes; larger bodies get 413.
-	// Default: 65536.
-	MaxBody int64 `json:"max_body,omitempty"`
+	merchantRef
 	// VerifyResponse checks a signature on QFPay's answer, when there is
 	// one: off (default; the documented format is unproven), log (log
 	// and count mismatches) or enforce (also answer 502 instead).
 	VerifyResponse string `json:"verify_response,omitempty"`
-
-	app    *App
-	m      *Merchant
-	logger *zap.Logger
 }
 
 // CaddyModule returns the Caddy module information.
@@ -62,24 +53,7 @@ func (SignHandler) CaddyModule() caddy.ModuleInfo {
 }
 
 // Provision looks up the merchant in the qfpay app.
-func (h *SignHandler) Provision(ctx caddy.Context) error {
-	h.logger = ctx.Logger()
-	if err := registerMetrics(ctx); err != nil {
-		return fmt.Errorf("qfpay_sign: metrics: %w", err)
-	}
-	if h.MaxBody == 0 {
-		h.MaxBody = defaultMaxBody
-	}
-	appIface, err := ctx.App("qfpay")
-	if err != nil {
-		return fmt.Errorf("qfpay_sign: loading the qfpay app: %w", err)
-	}
-	h.app = appIface.(*App)
-	if h.m, err = h.app.merchant(h.Merchant); err != nil {
-		return fmt.Errorf("qfpay_sign: %w", err)
-	}
-	return nil
-}
+func (h *SignHandler) Provision(ctx caddy.Context) error { return h.provision(ctx, "qfpay_sign") }
 
 // Validate checks the static configuration.
 func (h *SignHandler) Validate() error {

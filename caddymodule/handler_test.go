@@ -26,8 +26,8 @@ func testHandler(t testing.TB) *SignHandler {
 	if err := m.provision("shop", true); err != nil {
 		t.Fatal(err)
 	}
-	return &SignHandler{Merchant: "shop", MaxBody: defaultMaxBody, m: m, logger: zap.NewNop(),
-		app: &App{upstream: &url.URL{Scheme: "http", Host: "127.0.0.1:1"}}}
+	return &SignHandler{merchantRef: merchantRef{Merchant: "shop", MaxBody: defaultMaxBody, m: m, logger: zap.NewNop(),
+		app: &App{upstream: &url.URL{Scheme: "http", Host: "127.0.0.1:1"}}}}
 }
 
 func newRequest(body string) *http.Request {

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -41,14 +40,7 @@ const (
 // forwards only verified, first-seen ones to the next handler (the
 // application). QFPay gets "SUCCESS" only after the application took it.
 type NotifyHandler struct {
-	// Merchant names an entry of the qfpay app. Required.
-	Merchant string `json:"merchant,omitempty"`
-	// MaxBody caps the notification body in bytes. Default: 65536.
-	MaxBody int64 `json:"max_body,omitempty"`
-
-	app    *App
-	m      *Merchant
-	logger *zap.Logger
+	merchantRef
 }
 
 // CaddyModule returns the Caddy module information.
@@ -60,24 +52,7 @@ func (NotifyHandler) CaddyModule() caddy.ModuleInfo {
 }
 
 // Provision looks up the merchant in the qfpay app.
-func (h *NotifyHandler) Provision(ctx caddy.Context) error {
-	h.logger = ctx.Logger()
-	if err := registerMetrics(ctx); err != nil {
-		return fmt.Errorf("qfpay_notify: metrics: %w", err)
-	}
-	if h.MaxBody == 0 {
-		h.MaxBody = defaultMaxBody
-	}
-	appIface, err := ctx.App("qfpay")
-	if err != nil {
-		return fmt.Errorf("qfpay_notify: loading the qfpay app: %w", err)
-	}
-	h.app = appIface.(*App)
-	if h.m, err = h.app.merchant(h.Merchant); err != nil {
-		return fmt.Errorf("qfpay_notify: %w", err)
-	}
-	return nil
-}
+func (h *NotifyHandler) Provision(ctx caddy.Context) error { return h.provision(ctx, "qfpay_notify") }
 
 // notification is what the gateway reads of QFPay's JSON; the
 // application gets the raw bytes, unchanged.
