@@ -1,9 +1,11 @@
 package caddymodule
 
 import (
+	"context"
 	"fmt"
 	"net/url"
 	"sort"
+	"time"
 
 	"github.com/caddyserver/caddy/v2"
 	"go.uber.org/zap"
@@ -26,6 +28,9 @@ type App struct {
 	Environment string `json:"environment,omitempty"`
 	// Merchants by name, as referenced by qfpay_sign.
 	Merchants map[string]*Merchant `json:"merchants,omitempty"`
+	// Store holds state shared by requests (and, with Redis, by every
+	// replica). Default: memory.
+	Store *StoreConfig `json:"store,omitempty"`
 
 	upstream *url.URL
 	embedded *qfpaytest.Running
@@ -33,14 +38,6 @@ type App struct {
 	storeKey string
 	logger   *zap.Logger
 }
-
-// stores keeps the memory store across config reloads: acknowledged
-// notifications must stay acknowledged when the config changes.
-var stores = caddy.NewUsagePool()
-
-type pooledMemory struct{ *store.Memory }
-
-func (pooledMemory) Destruct() error { return nil }
 
 // CaddyModule returns the Caddy module information.
 func (App) CaddyModule() caddy.ModuleInfo {
@@ -61,8 +58,9 @@ func (a *App) Provision(ctx caddy.Context) error {
 	if len(a.Merchants) == 0 {
 		return fmt.Errorf("qfpay: no merchant configured")
 	}
-	if err := a.provisionStore(); err != nil {
-		return err
+	var err error
+	if a.store, a.storeKey, err = a.Store.provision(); err != nil {
+		return fmt.Errorf("qfpay: %w", err)
 	}
 	embedded := env == EnvEmbedded
 	for _, name := range a.merchantNames() {
@@ -78,17 +76,6 @@ func (a *App) Provision(ctx caddy.Context) error {
 		return fmt.Errorf("qfpay: %w", err)
 	}
 	a.upstream = u
-	return nil
-}
-
-func (a *App) provisionStore() error {
-	v, _, err := stores.LoadOrNew("memory", func() (caddy.Destructor, error) {
-		return pooledMemory{store.NewMemory(0)}, nil
-	})
-	if err != nil {
-		return fmt.Errorf("qfpay: store: %w", err)
-	}
-	a.store, a.storeKey = v.(pooledMemory).Memory, "memory"
 	return nil
 }
 
@@ -120,8 +107,18 @@ func (a *App) startEmbedded() error {
 	return nil
 }
 
-// Start implements caddy.App.
-func (a *App) Start() error { return nil }
+// Start implements caddy.App. A store that does not answer is logged,
+// not fatal: requests that need it fail closed until it is back.
+func (a *App) Start() error {
+	if p, ok := a.store.(interface{ Ping(context.Context) error }); ok {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		if err := p.Ping(ctx); err != nil {
+			a.logger.Warn("state store unavailable at start; requests needing it get 503 until it answers", zap.Error(err))
+		}
+	}
+	return nil
+}
 
 // Stop implements caddy.App.
 func (a *App) Stop() error { return nil }

@@ -26,6 +26,7 @@ func init() {
 //
 //	qfpay {
 //		environment <production|test|sandbox|embedded|base URL>
+//		store       <memory|redis <host:port> { ... }>
 //		merchant <name> {
 //			app_code   <code>
 //			client_key <placeholder>
@@ -64,6 +65,14 @@ func (a *App) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			}
 		case "merchant":
 			if err := a.unmarshalMerchant(d); err != nil {
+				return err
+			}
+		case "store":
+			if a.Store != nil {
+				return d.Err("qfpay: store is set twice")
+			}
+			var err error
+			if a.Store, err = unmarshalStore(d); err != nil {
 				return err
 			}
 		default:

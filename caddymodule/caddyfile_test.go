@@ -229,3 +229,42 @@ func TestVerifyResponseParse(t *testing.T) {
 		t.Error("Validate accepted a bad mode")
 	}
 }
+
+func TestStoreOptionParse(t *testing.T) {
+	a := new(App)
+	err := a.UnmarshalCaddyfile(caddyfile.NewTestDispenser(`qfpay {
+		store redis 127.0.0.1:6379 {
+			password {env.REDIS_PASSWORD}
+			db 2
+			prefix pay:
+			timeout 500ms
+		}
+	}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := a.Store
+	if s.Backend != "redis" || s.Address != "127.0.0.1:6379" || s.Password != "{env.REDIS_PASSWORD}" || s.DB != 2 ||
+		s.Prefix != "pay:" || time.Duration(s.Timeout) != 500*time.Millisecond {
+		t.Fatalf("parsed %+v", s)
+	}
+	for input, want := range map[string]string{
+		"qfpay {\nstore\n}":                            "wrong argument count",
+		"qfpay {\nstore disk\n}":                       "memory or redis",
+		"qfpay {\nstore memory extra\n}":               "wrong argument count",
+		"qfpay {\nstore redis\n}":                      "wrong argument count",
+		"qfpay {\nstore memory {\nprefix x\n}\n}":      "takes no options",
+		"qfpay {\nstore redis h:1 {\ndb -1\n}\n}":      "non-negative",
+		"qfpay {\nstore redis h:1 {\ncolour red\n}\n}": `unknown option "colour"`,
+		"qfpay {\nstore redis h:1 {\ntimeout x\n}\n}":  "positive duration",
+		"qfpay {\nstore memory\nstore redis h:1\n}":    "set twice",
+		"qfpay {\nstore redis h:1 {\npassword\n}\n}":   "wrong argument count",
+	} {
+		if err := new(App).UnmarshalCaddyfile(caddyfile.NewTestDispenser(input)); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%q: err = %v, want %q", input, err, want)
+		}
+	}
+	if _, _, err := (&StoreConfig{Backend: "redis"}).provision(); err == nil {
+		t.Error("redis without address accepted")
+	}
+}

@@ -116,6 +116,16 @@ http://127.0.0.1:%d {
 	return &gateway{Tester: tc, base: fmt.Sprintf("http://127.0.0.1:%d", port), logFile: logFile}
 }
 
+// startGatewayRaw loads a complete Caddyfile; base is its first http:// site.
+func startGatewayRaw(t *testing.T, cfg string) *gateway {
+	t.Helper()
+	tc := caddytest.NewTester(t)
+	tc.InitServer(cfg, "caddyfile")
+	i := strings.Index(cfg, "\nhttp://")
+	host := strings.TrimSpace(strings.TrimSuffix(strings.SplitN(cfg[i+len("\nhttp://"):], "\n", 2)[0], "{"))
+	return &gateway{Tester: tc, base: "http://" + host}
+}
+
 // post sends a form as a legacy application would.
 func (g *gateway) post(t *testing.T, path, body string, header ...string) (*http.Response, []byte) {
 	t.Helper()

@@ -1,0 +1,92 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/qfsign/qfsign/internal/testredis"
+)
+
+// conformance runs the Store contract against any implementation.
+func conformance(t *testing.T, s Store, expire func(time.Duration)) {
+	ctx := context.Background()
+	key := fmt.Sprintf("test:%d", time.Now().UnixNano())
+	if ok, err := s.Claim(ctx, key, "inflight", time.Minute); !ok || err != nil {
+		t.Fatalf("first claim: %v %v", ok, err)
+	}
+	if ok, err := s.Claim(ctx, key, "other", time.Minute); ok || err != nil {
+		t.Fatalf("second claim: %v %v", ok, err)
+	}
+	if err := s.Put(ctx, key, "acked", time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	if v, ok, err := s.Get(ctx, key); v != "acked" || !ok || err != nil {
+		t.Fatalf("Get = %q %v %v", v, ok, err)
+	}
+	if err := s.Delete(ctx, key); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok, _ := s.Get(ctx, key); ok {
+		t.Fatal("deleted key present")
+	}
+	short := key + ":short"
+	if ok, _ := s.Claim(ctx, short, "v", 50*time.Millisecond); !ok {
+		t.Fatal("claim short")
+	}
+	expire(60 * time.Millisecond)
+	if ok, err := s.Claim(ctx, short, "v2", time.Minute); !ok || err != nil {
+		t.Fatalf("claim after TTL: %v %v", ok, err)
+	}
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	wins := 0
+	race := key + ":race"
+	for range 32 {
+		wg.Go(func() {
+			if ok, _ := s.Claim(ctx, race, "v", time.Minute); ok {
+				mu.Lock()
+				wins++
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	if wins != 1 {
+		t.Fatalf("%d concurrent claims won", wins)
+	}
+}
+
+func TestStoreConformance(t *testing.T) {
+	t.Run("memory", func(t *testing.T) {
+		m := NewMemory(0)
+		now := time.Now()
+		m.now = func() time.Time { return now }
+		conformance(t, m, func(d time.Duration) { now = now.Add(d) })
+	})
+	t.Run("redis", func(t *testing.T) {
+		r := NewRedis(RedisOptions{Addr: testredis.Addr(t), Prefix: "qfsign-test:"})
+		t.Cleanup(func() { r.Close() })
+		if err := r.Ping(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		// Redis expires keys by its own clock: wait the TTL out for real.
+		conformance(t, r, func(d time.Duration) { time.Sleep(d) })
+	})
+}
+
+func TestRedisDownFailsClosed(t *testing.T) {
+	addr := fmt.Sprintf("127.0.0.1:%d", testredis.FreePort(t)) // nothing listens here
+	r := NewRedis(RedisOptions{Addr: addr, Timeout: 200 * time.Millisecond})
+	defer r.Close()
+	ok, err := r.Claim(context.Background(), "k", "v", time.Minute)
+	if ok || err == nil {
+		t.Fatalf("claim against a dead server: %v %v", ok, err)
+	}
+	if ping := r.Ping(context.Background()); ping == nil || errors.Is(ping, context.Canceled) {
+		t.Fatalf("ping: %v", ping)
+	}
+}
