@@ -143,9 +143,6 @@ func (a *App) merchant(name string) (*Merchant, error) {
 	return m, nil
 }
 
-// Upstream is the pinned QFPay base URL (scheme and host:port).
-func (a *App) Upstream() url.URL { return *a.upstream }
-
 // Interface guards.
 var (
 	_ caddy.App          = (*App)(nil)

@@ -119,11 +119,4 @@ func (s *Memory) Delete(_ context.Context, key string) error {
 	return nil
 }
 
-// Len is the number of entries, expired ones included until swept.
-func (s *Memory) Len() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return len(s.m)
-}
-
 var _ Store = (*Memory)(nil)

@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"errors"
-	"sync"
 	"testing"
 	"time"
 )
@@ -46,25 +45,5 @@ func TestMemory(t *testing.T) {
 	now = now.Add(time.Hour)
 	if _, ok, _ := s.Get(ctx, "c"); ok {
 		t.Fatal("expired key still visible")
-	}
-}
-
-func TestMemoryClaimIsExclusive(t *testing.T) {
-	s := NewMemory(0)
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	wins := 0
-	for range 64 {
-		wg.Go(func() {
-			if ok, _ := s.Claim(context.Background(), "k", "v", time.Minute); ok {
-				mu.Lock()
-				wins++
-				mu.Unlock()
-			}
-		})
-	}
-	wg.Wait()
-	if wins != 1 {
-		t.Fatalf("%d claims won", wins)
 	}
 }

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -16,6 +15,7 @@ import (
 
 	"github.com/caddyserver/caddy/v2/caddytest"
 
+	"github.com/qfsign/qfsign/internal/testredis"
 	"github.com/qfsign/qfsign/qfpaytest"
 )
 
@@ -69,15 +69,7 @@ type gateway struct {
 }
 
 // freePort asks the kernel for a loopback port nobody uses right now.
-func freePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
+func freePort(t *testing.T) int { return testredis.FreePort(t) }
 
 // merchantBlock is a Caddyfile merchant for the test credentials.
 func merchantBlock(name, extra string) string {
