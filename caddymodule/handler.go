@@ -73,6 +73,7 @@ type txn struct {
 	start    time.Time
 	params   signer.Params
 	kid      string
+	sig      string // handed to the transport; never logged
 	validate time.Duration
 	sign     time.Duration
 	refusal  *refusal
@@ -87,7 +88,7 @@ func (h *SignHandler) ServeHTTP(w http.ResponseWriter, r *http.Request, next cad
 		h.logRefusal(r, t)
 		return nil
 	}
-	r = r.WithContext(context.WithValue(r.Context(), signatureKey{}, r.Header.Get(headerSign)))
+	r = r.WithContext(context.WithValue(r.Context(), signatureKey{}, t.sig))
 	repl := r.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer)
 	repl.Set("qfpay.upstream", h.app.upstream.Host)
 	repl.Set("qfpay.merchant", h.Merchant)
@@ -138,8 +139,8 @@ func (h *SignHandler) prepare(r *http.Request, t *txn) *refusal {
 	}
 	t.params, t.kid = p, creds.KID()
 	t.validate = time.Since(t.start)
-	sig := signer.Sign(p, creds.Key, h.m.signType)
-	setSigned(r, p.Encode(), creds.AppCode, sig, h.m.signType)
+	t.sig = signer.Sign(p, creds.Key, h.m.signType)
+	setSigned(r, p.Encode(), creds.AppCode, t.sig, h.m.signType)
 	t.sign = time.Since(t.start) - t.validate
 	return nil
 }
