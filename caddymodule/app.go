@@ -10,6 +10,7 @@ import (
 	"github.com/caddyserver/caddy/v2"
 	"go.uber.org/zap"
 
+	"github.com/qfsign/qfsign/keys"
 	"github.com/qfsign/qfsign/qfpaytest"
 	"github.com/qfsign/qfsign/store"
 )
@@ -31,12 +32,17 @@ type App struct {
 	// Store holds state shared by requests (and, with Redis, by every
 	// replica). Default: memory.
 	Store *StoreConfig `json:"store,omitempty"`
+	// Vault is the client for merchants whose keys live in Vault.
+	// Default: VAULT_ADDR and VAULT_TOKEN from the environment.
+	Vault *VaultConfig `json:"vault,omitempty"`
 
-	upstream *url.URL
-	embedded *qfpaytest.Running
-	store    store.Store
-	storeKey string
-	logger   *zap.Logger
+	vaultKey    string
+	vaultClient *keys.Vault
+	upstream    *url.URL
+	embedded    *qfpaytest.Running
+	store       store.Store
+	storeKey    string
+	logger      *zap.Logger
 }
 
 // CaddyModule returns the Caddy module information.
@@ -68,6 +74,9 @@ func (a *App) Provision(ctx caddy.Context) error {
 			return fmt.Errorf("qfpay: %w", err)
 		}
 	}
+	if err := a.provisionVault(); err != nil {
+		return fmt.Errorf("qfpay: %w", err)
+	}
 	if embedded {
 		return a.startEmbedded()
 	}
@@ -93,7 +102,7 @@ func (a *App) merchantNames() []string {
 func (a *App) startEmbedded() error {
 	var ms []qfpaytest.Merchant
 	for _, name := range a.merchantNames() {
-		c := a.Merchants[name].credentials()
+		c := a.Merchants[name].creds.Load()
 		ms = append(ms, qfpaytest.Merchant{AppCode: c.AppCode, ClientKey: a.Merchants[name].doubleKey, MchID: c.MchID})
 	}
 	run, err := qfpaytest.Start("127.0.0.1:0", ms...)
@@ -107,9 +116,44 @@ func (a *App) startEmbedded() error {
 	return nil
 }
 
-// Start implements caddy.App. A store that does not answer is logged,
-// not fatal: requests that need it fail closed until it is back.
+// provisionVault attaches a shared key cache to every Vault-backed
+// merchant. Nothing is fetched before Start.
+func (a *App) provisionVault() error {
+	var vc *VaultConfig
+	for _, name := range a.merchantNames() {
+		m := a.Merchants[name]
+		if m.Vault == nil {
+			continue
+		}
+		if vc == nil {
+			vc = a.Vault
+			if vc == nil {
+				vc = new(VaultConfig)
+			}
+			v, key, err := vc.provision(a.logger)
+			if err != nil {
+				return err
+			}
+			a.vaultKey = key
+			a.vaultClient = v
+		}
+		var err error
+		if m.cache, m.cacheKey, err = vc.cache(a.vaultKey, name, m.Vault, a.vaultClient, a.logger); err != nil {
+			return fmt.Errorf("merchant %s: %w", name, err)
+		}
+	}
+	return nil
+}
+
+// Start implements caddy.App: key caches begin fetching (a cache shared
+// with the previous config is already running). A store that does not
+// answer is logged, not fatal: requests that need it fail closed.
 func (a *App) Start() error {
+	for _, m := range a.Merchants {
+		if m.cache != nil {
+			m.cache.Start()
+		}
+	}
 	if p, ok := a.store.(interface{ Ping(context.Context) error }); ok {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		defer cancel()
@@ -128,10 +172,31 @@ func (a *App) Cleanup() error {
 	if a.storeKey != "" {
 		_, _ = stores.Delete(a.storeKey)
 	}
+	for _, m := range a.Merchants {
+		if m.cacheKey != "" {
+			_, _ = keyCaches.Delete(m.cacheKey)
+		}
+	}
+	if a.vaultKey != "" {
+		_, _ = vaultClients.Delete(a.vaultKey)
+	}
 	if a.embedded != nil {
 		return a.embedded.Close()
 	}
 	return nil
+}
+
+// Ready reports each merchant's key: whether it is usable, its kid, its
+// age. The operations probes read it.
+func (a *App) Ready() (bool, map[string]keys.Status) {
+	all := true
+	st := make(map[string]keys.Status, len(a.Merchants))
+	for name, m := range a.Merchants {
+		s := m.status()
+		all = all && s.Ready
+		st[name] = s
+	}
+	return all, st
 }
 
 // merchant returns a configured merchant or an error naming it.

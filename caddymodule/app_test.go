@@ -80,7 +80,7 @@ func TestMerchantProvision(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			c := m.credentials()
+			c, _ := m.credentials()
 			if c == nil || c.AppCode != tt.wantApp || c.Key.IsZero() {
 				t.Fatalf("credentials = %+v", c)
 			}

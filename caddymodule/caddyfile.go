@@ -27,7 +27,9 @@ func init() {
 //	qfpay {
 //		environment <production|test|sandbox|embedded|base URL>
 //		store       <memory|redis <host:port> { ... }>
+//		vault { ... }
 //		merchant <name> {
+//			vault      <mount>/<path> { ... }
 //			app_code   <code>
 //			client_key <placeholder>
 //			mchid      <id>
@@ -67,6 +69,14 @@ func (a *App) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			if err := a.unmarshalMerchant(d); err != nil {
 				return err
 			}
+		case "vault":
+			if a.Vault != nil {
+				return d.Err("qfpay: vault is set twice")
+			}
+			var err error
+			if a.Vault, err = unmarshalVault(d); err != nil {
+				return err
+			}
 		case "store":
 			if a.Store != nil {
 				return d.Err("qfpay: store is set twice")
@@ -93,10 +103,16 @@ func (a *App) unmarshalMerchant(d *caddyfile.Dispenser) error {
 	m := new(Merchant)
 	for d.NextBlock(1) {
 		opt := d.Val()
-		if opt == "pay_types" {
-			m.PayTypes = d.RemainingArgs()
-			if len(m.PayTypes) == 0 {
+		switch opt {
+		case "pay_types":
+			if m.PayTypes = d.RemainingArgs(); len(m.PayTypes) == 0 {
 				return d.ArgErr()
+			}
+			continue
+		case "vault":
+			var err error
+			if m.Vault, err = unmarshalMerchantVault(d); err != nil {
+				return err
 			}
 			continue
 		}

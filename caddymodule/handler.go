@@ -74,6 +74,8 @@ type txn struct {
 	params   signer.Params
 	kid      string
 	sig      string // handed to the transport; never logged
+	mchid    string // the credentials' mchid the params were validated with
+	resent   bool   // re-signed after 1108 with a rotated key
 	validate time.Duration
 	sign     time.Duration
 	refusal  *refusal
@@ -88,7 +90,7 @@ func (h *SignHandler) ServeHTTP(w http.ResponseWriter, r *http.Request, next cad
 		h.logRefusal(r, t)
 		return nil
 	}
-	r = r.WithContext(context.WithValue(r.Context(), signatureKey{}, t.sig))
+	r = r.WithContext(context.WithValue(r.Context(), signedKey{}, &signed{t: t, h: h}))
 	repl := r.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer)
 	repl.Set("qfpay.upstream", h.app.upstream.Host)
 	repl.Set("qfpay.merchant", h.Merchant)
@@ -124,9 +126,9 @@ func (h *SignHandler) prepare(r *http.Request, t *txn) *refusal {
 	if rf != nil {
 		return rf
 	}
-	creds := h.m.credentials()
-	if creds == nil {
-		return &refusal{Status: http.StatusServiceUnavailable, Error: "no usable key for this merchant", Rule: ruleKeyUnavailble}
+	creds, err := h.m.credentials()
+	if err != nil {
+		return keyUnavailable(err)
 	}
 	p, err := signer.ParseForm(body, cs)
 	if err == nil {
@@ -137,7 +139,7 @@ func (h *SignHandler) prepare(r *http.Request, t *txn) *refusal {
 	if fe, ok := signer.AsFieldError(err); ok {
 		return fromFieldError(http.StatusBadRequest, fe)
 	}
-	t.params, t.kid = p, creds.KID()
+	t.params, t.kid, t.mchid = p, creds.KID(), creds.MchID
 	t.validate = time.Since(t.start)
 	t.sig = signer.Sign(p, creds.Key, h.m.signType)
 	setSigned(r, p.Encode(), creds.AppCode, t.sig, h.m.signType)

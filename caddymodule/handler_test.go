@@ -70,7 +70,7 @@ func TestSignedRequestIsConsistent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	creds := h.m.credentials()
+	creds, _ := h.m.credentials()
 	if sig := seen.Header.Get(headerSign); !signer.Verify(p, creds.Key, signer.MD5, sig) {
 		t.Fatalf("signature %q does not verify over the forwarded body", sig)
 	}
@@ -122,7 +122,8 @@ func BenchmarkSignHandler(b *testing.B) {
 
 func TestVerifyResponseModes(t *testing.T) {
 	h := testHandler(t)
-	key := h.m.credentials().Key
+	creds, _ := h.m.credentials()
+	key := creds.Key
 	p, _ := signer.ParseForm([]byte("respcd=0000&syssn=1&txamt=1500"), nil)
 	goodSig := signer.Sign(p, key, signer.MD5)
 	body := `{"respcd":"0000","syssn":"1","txamt":"1500"}`

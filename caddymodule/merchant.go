@@ -39,11 +39,17 @@ type Merchant struct {
 	PayTypes []string `json:"pay_types,omitempty"`
 	// Timezone fills and converts txdtm. Default: Asia/Hong_Kong.
 	Timezone string `json:"timezone,omitempty"`
+	// Vault, when set, is where app_code, client_key and mchid come from;
+	// app_code and client_key must then be empty. Default: none.
+	Vault *MerchantVault `json:"vault,omitempty"`
 
 	name     string
 	signType signer.SignType
 	policy   signer.Policy
 	creds    atomic.Pointer[keys.Credentials]
+	// cache replaces creds for Vault-backed merchants.
+	cache    *keys.Cache
+	cacheKey string
 	// doubleKey is set only for the embedded environment.
 	doubleKey string
 }
@@ -51,6 +57,15 @@ type Merchant struct {
 // provision resolves placeholders and validates; it never logs a value.
 func (m *Merchant) provision(name string, embedded bool) error {
 	m.name = name
+	if m.Vault != nil {
+		if m.AppCode != "" || m.ClientKey != "" || m.MchID != "" {
+			return fmt.Errorf("merchant %s: app_code, client_key and mchid come from vault; remove them", name)
+		}
+		if embedded {
+			return fmt.Errorf("merchant %s: the embedded environment verifies with demo keys; with vault, set environment to sandbox, test, production or a URL", name)
+		}
+		return m.provisionPolicy()
+	}
 	repl := caddy.NewReplacer()
 	resolve := func(field, raw, demo string) (string, error) {
 		v, err := repl.ReplaceOrErr(raw, true, true)
@@ -106,8 +121,28 @@ func (m *Merchant) provisionPolicy() error {
 	return nil
 }
 
-// credentials returns the current credentials; nil means fail closed.
-func (m *Merchant) credentials() *keys.Credentials { return m.creds.Load() }
+// credentials returns the current credentials; an error means fail closed.
+func (m *Merchant) credentials() (*keys.Credentials, error) {
+	if m.cache != nil {
+		return m.cache.Current()
+	}
+	if c := m.creds.Load(); c != nil {
+		return c, nil
+	}
+	return nil, keys.ErrNoKey
+}
+
+// status reports the merchant's key for readiness probes.
+func (m *Merchant) status() keys.Status {
+	if m.cache != nil {
+		return m.cache.Status()
+	}
+	c, err := m.credentials()
+	if err != nil {
+		return keys.Status{LastError: err.Error()}
+	}
+	return keys.Status{Ready: true, KID: c.KID()}
+}
 
 func isPlaceholder(s string) bool {
 	return strings.HasPrefix(s, "{") && strings.HasSuffix(s, "}") && strings.Count(s, "{") == 1

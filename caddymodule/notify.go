@@ -90,9 +90,9 @@ func (h *NotifyHandler) verify(r *http.Request) ([]byte, notification, *refusal)
 	if rf != nil {
 		return nil, n, rf
 	}
-	creds := h.m.credentials()
-	if creds == nil {
-		return nil, n, &refusal{Status: http.StatusServiceUnavailable, Error: "no usable key for this merchant", Rule: ruleKeyUnavailble}
+	creds, err := h.m.credentials()
+	if err != nil {
+		return nil, n, keyUnavailable(err)
 	}
 	st := signer.MD5
 	if strings.EqualFold(strings.TrimSpace(r.Header.Get(headerSignType)), "SHA256") {

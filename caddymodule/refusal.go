@@ -27,6 +27,12 @@ const (
 	ruleBodyRead      = "body_read"
 )
 
+// keyUnavailable fails closed; err is keys.ErrNoKey or ErrStale, which
+// carry no key material.
+func keyUnavailable(err error) *refusal {
+	return &refusal{Status: http.StatusServiceUnavailable, Error: "no usable key for this merchant: " + err.Error(), Rule: ruleKeyUnavailble}
+}
+
 func fromFieldError(status int, fe *signer.FieldError) *refusal {
 	return &refusal{Status: status, Error: fe.Msg, Field: fe.Field, Rule: fe.Rule}
 }

@@ -64,20 +64,37 @@ func (t *Transport) Provision(ctx caddy.Context) error {
 // headers at debug level after the round trip, so the signature is taken
 // off the logged request and put only on the copy that is sent.
 func (t *Transport) RoundTrip(r *http.Request) (*http.Response, error) {
-	sig, ok := r.Context().Value(signatureKey{}).(string)
+	s, ok := r.Context().Value(signedKey{}).(*signed)
 	if !ok {
 		return t.inner.RoundTrip(r)
 	}
 	r.Header.Del(headerSign)
+	resp, err := t.send(r, s.t.sig, "")
+	if err != nil {
+		return resp, err
+	}
+	return t.selfHeal(r, s, resp)
+}
+
+// send forwards a copy of r carrying sig (and appCode, if set).
+func (t *Transport) send(r *http.Request, sig, appCode string) (*http.Response, error) {
 	out := r.WithContext(r.Context())
 	out.Header = r.Header.Clone()
 	out.Header.Set(headerSign, sig)
+	if appCode != "" {
+		out.Header.Set(headerAppCode, appCode)
+	}
 	return t.inner.RoundTrip(out)
 }
 
-// signatureKey carries the signature from qfpay_sign to the transport
+// signed carries the transaction from qfpay_sign to the transport
 // through the request context, which no placeholder can reach.
-type signatureKey struct{}
+type signed struct {
+	t *txn
+	h *SignHandler
+}
+
+type signedKey struct{}
 
 // RequestHeaderOps sets Host to QFPay's host for TLS upstreams.
 func (t *Transport) RequestHeaderOps() *headers.HeaderOps { return t.inner.RequestHeaderOps() }

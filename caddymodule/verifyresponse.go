@@ -32,8 +32,8 @@ var responseSigTotal = prometheus.NewCounterVec(prometheus.CounterOpts{
 // responses (the common case) and unreadable bodies count as fine.
 func (h *SignHandler) checkResponse(header http.Header, body []byte, truncated bool) bool {
 	sig := strings.TrimSpace(header.Get(headerSign))
-	creds := h.m.credentials()
-	if sig == "" || truncated || creds == nil {
+	creds, err := h.m.credentials()
+	if sig == "" || truncated || err != nil {
 		return true
 	}
 	st := signer.MD5

@@ -1,0 +1,227 @@
+package keys
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"go.uber.org/zap"
+)
+
+// CacheConfig tunes a Cache. Zero values take the defaults.
+type CacheConfig struct {
+	// Refresh is how often a good key is fetched again (±10% jitter so
+	// replicas spread out). Default 5m: a rotated key is in use within it.
+	Refresh time.Duration
+	// MaxStale is how long the last good key keeps serving while fetches
+	// fail. Default 1h; after it requests fail closed.
+	MaxStale time.Duration
+	// RetryMin and RetryMax bound the backoff after a failed fetch,
+	// independent of Refresh. Defaults 1s and 30s.
+	RetryMin, RetryMax time.Duration
+	// RefetchMin is the least time between two on-demand fetches (1108
+	// self-heal), so a wrong key cannot turn traffic into Vault load.
+	// Default 5s.
+	RefetchMin time.Duration
+	// Name labels log lines (the secret's path, never a value).
+	Name string
+	// OnFetch, if set, observes every fetch outcome (for metrics).
+	OnFetch func(c *Credentials, err error)
+	// Now is the clock; default time.Now.
+	Now func() time.Time
+}
+
+func (c CacheConfig) withDefaults() CacheConfig {
+	def := func(d *time.Duration, v time.Duration) {
+		if *d <= 0 {
+			*d = v
+		}
+	}
+	def(&c.Refresh, 5*time.Minute)
+	def(&c.MaxStale, time.Hour)
+	def(&c.RetryMin, time.Second)
+	def(&c.RetryMax, 30*time.Second)
+	def(&c.RefetchMin, 5*time.Second)
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	return c
+}
+
+// Errors of Current; both mean fail closed.
+var (
+	ErrNoKey = errors.New("no key fetched yet")
+	ErrStale = errors.New("key is older than max_stale")
+)
+
+// Cache keeps a Source's last good credentials and refreshes them in the
+// background. Requests read it without calling the source: at steady
+// state there is no Vault call per request.
+type Cache struct {
+	src Source
+	cfg CacheConfig
+	log *zap.Logger
+
+	cur     atomic.Pointer[entry]
+	lastErr atomic.Pointer[string]
+
+	fetchMu   sync.Mutex // one fetch at a time
+	lastFetch time.Time  // under fetchMu
+
+	startOnce sync.Once
+	stopOnce  sync.Once
+	stop      chan struct{}
+	done      chan struct{}
+}
+
+type entry struct {
+	creds Credentials
+	at    time.Time
+}
+
+// NewCache wraps src. Nothing is fetched until Start or Refetch.
+func NewCache(src Source, cfg CacheConfig, log *zap.Logger) *Cache {
+	if log == nil {
+		log = zap.NewNop()
+	}
+	return &Cache{src: src, cfg: cfg.withDefaults(), log: log, stop: make(chan struct{}), done: make(chan struct{})}
+}
+
+// Start begins the refresh loop; the first fetch is immediate. Idempotent.
+func (c *Cache) Start() {
+	c.startOnce.Do(func() { go c.loop() })
+}
+
+// Stop ends the loop and waits for it. Idempotent.
+func (c *Cache) Stop() {
+	c.stopOnce.Do(func() { close(c.stop) })
+	started := true
+	c.startOnce.Do(func() { started = false })
+	if started {
+		<-c.done
+	}
+}
+
+func (c *Cache) loop() {
+	defer close(c.done)
+	failures := 0
+	t := time.NewTimer(0)
+	defer t.Stop()
+	for {
+		select {
+		case <-c.stop:
+			return
+		case <-t.C:
+		}
+		if _, err := c.fetch(); err != nil {
+			failures++
+			t.Reset(c.backoff(failures))
+			continue
+		}
+		failures = 0
+		t.Reset(jitter(c.cfg.Refresh))
+	}
+}
+
+// backoff doubles from RetryMin to RetryMax, with jitter.
+func (c *Cache) backoff(failures int) time.Duration {
+	d := c.cfg.RetryMin
+	for i := 1; i < failures && d < c.cfg.RetryMax; i++ {
+		d *= 2
+	}
+	return jitter(min(d, c.cfg.RetryMax))
+}
+
+func jitter(d time.Duration) time.Duration {
+	return d - d/10 + rand.N(d/5+1)
+}
+
+// fetch reads the source once and keeps the result when it is good.
+func (c *Cache) fetch() (*Credentials, error) {
+	c.fetchMu.Lock()
+	defer c.fetchMu.Unlock()
+	c.lastFetch = c.cfg.Now()
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() {
+		select {
+		case <-c.stop:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	creds, err := c.src.Fetch(ctx)
+	cancel()
+	if c.cfg.OnFetch != nil {
+		c.cfg.OnFetch(&creds, err)
+	}
+	if err != nil {
+		msg := err.Error()
+		c.lastErr.Store(&msg)
+		c.log.Warn("key fetch failed; serving the last good key until max_stale",
+			zap.String("secret", c.cfg.Name), zap.Error(err), zap.Bool("have_key", c.cur.Load() != nil))
+		return nil, err
+	}
+	c.lastErr.Store(nil)
+	prev := c.cur.Swap(&entry{creds: creds, at: c.cfg.Now()})
+	if prev == nil || prev.creds.KID() != creds.KID() {
+		c.log.Info("key loaded", zap.String("secret", c.cfg.Name), zap.String("kid", creds.KID()))
+	}
+	return &creds, nil
+}
+
+// Current returns the credentials to sign with, or ErrNoKey/ErrStale.
+func (c *Cache) Current() (*Credentials, error) {
+	e := c.cur.Load()
+	if e == nil {
+		return nil, ErrNoKey
+	}
+	if age := c.cfg.Now().Sub(e.at); age > c.cfg.MaxStale {
+		return nil, fmt.Errorf("%w (%s old)", ErrStale, age.Round(time.Second))
+	}
+	return &e.creds, nil
+}
+
+// Refetch fetches now because the key with kid was refused. If another
+// key has already replaced it, or a fetch ran within RefetchMin, the
+// current credentials are returned without calling the source.
+func (c *Cache) Refetch(kid string) (*Credentials, error) {
+	if cur, err := c.Current(); err == nil && cur.KID() != kid {
+		return cur, nil
+	}
+	c.fetchMu.Lock()
+	recent := c.cfg.Now().Sub(c.lastFetch) < c.cfg.RefetchMin
+	c.fetchMu.Unlock()
+	if recent {
+		return c.Current()
+	}
+	if _, err := c.fetch(); err != nil {
+		return nil, err
+	}
+	return c.Current()
+}
+
+// Status is a snapshot for readiness probes.
+type Status struct {
+	Ready     bool          `json:"ready"`
+	KID       string        `json:"kid,omitempty"`
+	Age       time.Duration `json:"-"`
+	LastError string        `json:"last_error,omitempty"`
+}
+
+// Status reports whether a usable key is held and how old it is.
+func (c *Cache) Status() Status {
+	var s Status
+	if e := c.cur.Load(); e != nil {
+		s.KID, s.Age = e.creds.KID(), c.cfg.Now().Sub(e.at)
+	}
+	_, err := c.Current()
+	s.Ready = err == nil
+	if p := c.lastErr.Load(); p != nil {
+		s.LastError = *p
+	}
+	return s
+}
