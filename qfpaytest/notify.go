@@ -57,7 +57,7 @@ type notifier struct {
 	scale      float64
 	deliveries []Delivery
 	active     int           // delivery goroutines running
-	changed    chan struct{} // closed and replaced whenever deliveries or active change
+	changed    chan struct{} // closed and replaced whenever deliveries, active or the ledger change
 	closed     bool
 
 	ctx    context.Context
@@ -147,26 +147,26 @@ func (s *Server) changedLocked() {
 	s.n.changed = make(chan struct{})
 }
 
-// Notify sends a notification for an existing payment right away, then
-// retries it on the usual schedule. It returns once the delivery has
-// started; use WaitDeliveries to see the attempts. notifyType is "payment"
-// or "refund". The payment's own notify_url wins over the server's URL.
+// Notify sends a notification for an existing payment or refund right
+// away, then retries it on the usual schedule. It returns once the delivery
+// has started; use WaitDeliveries to see the attempts. notifyType is
+// "payment" or "refund". The payment's own notify_url (inherited by its
+// refunds) wins over the server's URL.
 func (s *Server) Notify(appCode, syssn, notifyType string) error {
 	if notifyType != notifyPayment && notifyType != notifyRefund {
 		return fmt.Errorf("qfpaytest: notify type %q, want payment or refund", notifyType)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for _, e := range s.payments {
-		if e.appCode == appCode && e.Syssn == syssn {
-			return s.notifyLocked(e, notifyType)
-		}
+	if e := s.findLocked(appCode, bySyssn, syssn); e != nil {
+		return s.notifyLocked(*e, notifyType)
 	}
-	return fmt.Errorf("qfpaytest: no payment %q for app code %q", syssn, appCode)
+	return fmt.Errorf("qfpaytest: no transaction %q for app code %q", syssn, appCode)
 }
 
-// Close cancels pending notifications and waits for their goroutines. The
-// server keeps answering requests but sends no more notifications.
+// Close cancels pending notifications and waits for their goroutines, and
+// drops the connections of scripted hangs (Outcome.Hang). The server keeps
+// answering requests but sends no more notifications.
 func (s *Server) Close() {
 	s.mu.Lock()
 	s.n.closed = true

@@ -15,9 +15,13 @@ import (
 )
 
 const (
-	pathPayment = "/trade/v1/payment"
-	pathQuery   = "/trade/v1/query"
-	maxBody     = 1 << 20
+	pathPayment  = "/trade/v1/payment"
+	pathQuery    = "/trade/v1/query"
+	pathRefund   = "/trade/v1/refund"
+	pathReversal = "/trade/v1/reversal"
+	pathClose    = "/trade/v1/close"
+	pathAddNote  = "/trade/v1/add_note"
+	maxBody      = 1 << 20
 )
 
 // Merchant is one set of QFPay credentials.
@@ -29,10 +33,11 @@ type Merchant struct {
 
 // Request is one request as received, recorded before any verification.
 type Request struct {
-	Method string
-	Path   string
-	Header http.Header // cloned
-	Body   []byte
+	Method   string
+	Path     string
+	RawQuery string      // the URL's query string: where a GET carries its signed parameters
+	Header   http.Header // cloned
+	Body     []byte
 }
 
 // Server is the QFPay test double. It implements http.Handler and is safe
@@ -41,7 +46,8 @@ type Server struct {
 	mu        sync.Mutex
 	merchants map[string]Merchant
 	requests  []Request
-	payments  []entry
+	trades    []entry   // payments and refunds, oldest first; see ledger.go
+	script    []Outcome // queued scripted outcomes; see script.go
 	seq       uint64
 	now       func() time.Time // replaced by tests for fixed dates
 	n         notifier         // asynchronous notifications, see notify.go
@@ -56,8 +62,14 @@ type result struct {
 
 func failure(code, msg string) result { return result{Respcd: code, Resperr: msg} }
 
-// handler answers one verified trade request.
+// handler answers one verified trade request; it runs with s.mu held.
 type handler func(m Merchant, form map[string]string) any
+
+// route is an endpoint: the one method QFPay accepts on it, and its handler.
+type route struct {
+	method string
+	h      handler
+}
 
 // New returns a server that knows the given merchants.
 func New(merchants ...Merchant) *Server {
@@ -82,7 +94,8 @@ func (s *Server) Requests() []Request {
 	defer s.mu.Unlock()
 	out := make([]Request, len(s.requests))
 	for i, r := range s.requests {
-		out[i] = Request{Method: r.Method, Path: r.Path, Header: r.Header.Clone(), Body: bytes.Clone(r.Body)}
+		out[i] = r
+		out[i].Header, out[i].Body = r.Header.Clone(), bytes.Clone(r.Body)
 	}
 	return out
 }
@@ -94,8 +107,23 @@ func (s *Server) Count() int {
 	return len(s.requests)
 }
 
-// Reset forgets recorded requests. Payments are kept so that a reused
-// out_trade_no is still refused, as QFPay would.
+// CountPath is the number of requests received on path (for example
+// "/trade/v1/payment") since New or the last Reset.
+func (s *Server) CountPath(path string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for _, r := range s.requests {
+		if r.Path == path {
+			n++
+		}
+	}
+	return n
+}
+
+// Reset forgets recorded requests. Payments and refunds are kept so that
+// a reused out_trade_no is still refused, as QFPay would; so are scripted
+// outcomes not yet taken.
 func (s *Server) Reset() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -106,19 +134,19 @@ func (s *Server) Reset() {
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	body, readErr := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
 	s.record(r, body)
-	h := s.route(r.URL.Path)
+	rt, ok := s.route(r.URL.Path)
 	switch {
-	case h == nil:
+	case !ok:
 		writeJSON(w, http.StatusNotFound, failure("1101", "not found"))
-	case r.Method != http.MethodPost:
-		w.Header().Set("Allow", http.MethodPost)
+	case r.Method != rt.method:
+		w.Header().Set("Allow", rt.method)
 		writeJSON(w, http.StatusMethodNotAllowed, failure("1101", "method not allowed"))
-	case !isForm(r.Header.Get("Content-Type")):
+	case rt.method == http.MethodPost && !isForm(r.Header.Get("Content-Type")):
 		writeJSON(w, http.StatusUnsupportedMediaType, failure("1101", "content type must be application/x-www-form-urlencoded"))
 	case readErr != nil:
 		writeJSON(w, http.StatusRequestEntityTooLarge, failure("1101", "param error"))
 	default:
-		writeJSON(w, http.StatusOK, s.trade(r, body, h))
+		s.respond(w, r, s.trade(r, body, rt.h))
 	}
 }
 
@@ -126,31 +154,39 @@ func (s *Server) record(r *http.Request, body []byte) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.requests = append(s.requests, Request{
-		Method: r.Method, Path: r.URL.Path, Header: r.Header.Clone(), Body: bytes.Clone(body),
+		Method: r.Method, Path: r.URL.Path, RawQuery: r.URL.RawQuery,
+		Header: r.Header.Clone(), Body: bytes.Clone(body),
 	})
 }
 
-func (s *Server) route(path string) handler {
+func (s *Server) route(path string) (route, bool) {
 	switch path {
 	case pathPayment:
-		return s.payment
+		return route{http.MethodPost, s.payment}, true
 	case pathQuery:
-		return s.query
+		return route{http.MethodPost, s.query}, true
+	case pathRefund:
+		return route{http.MethodPost, s.refund}, true
+	case pathReversal:
+		return route{http.MethodPost, s.cancel}, true
+	case pathClose:
+		return route{http.MethodGet, s.cancel}, true
+	case pathAddNote:
+		return route{http.MethodPost, s.addNote}, true
 	}
-	return nil
+	return route{}, false
 }
 
 // trade authenticates a well-formed request and hands it to h.
 func (s *Server) trade(r *http.Request, body []byte, h handler) any {
 	s.mu.Lock()
+	defer s.mu.Unlock()
 	m, ok := s.merchants[headerValue(r.Header, "X-QF-APPCODE")]
-	s.mu.Unlock()
 	if !ok || m.AppCode == "" {
 		return failure("1150", "app code not found")
 	}
-	form, err := parseForm(body)
-	// Only the body is signed, so parameters in the URL would be unsigned.
-	if err != nil || r.URL.RawQuery != "" {
+	form, err := signedParams(r, body)
+	if err != nil {
 		return failure("1101", "param error")
 	}
 	sign := headerValue(r.Header, "X-QF-SIGN")
@@ -160,7 +196,25 @@ func (s *Server) trade(r *http.Request, body []byte, h handler) any {
 	if !mchidOK(m, form) {
 		return failure("1101", "mchid mismatch")
 	}
-	return h(m, form)
+	v := h(m, form)
+	s.changedLocked() // the handler may have moved the ledger: wake waiters
+	return v
+}
+
+// signedParams returns the parameters the signature covers: a POST's form
+// body, a GET's query string. Parameters anywhere else would be unsigned,
+// so they are refused.
+func signedParams(r *http.Request, body []byte) (map[string]string, error) {
+	if r.Method == http.MethodGet {
+		if len(body) > 0 {
+			return nil, errUnsigned
+		}
+		return parseForm([]byte(r.URL.RawQuery))
+	}
+	if r.URL.RawQuery != "" {
+		return nil, errUnsigned
+	}
+	return parseForm(body)
 }
 
 // mchidOK: a merchant with an mchid must send exactly it; one without must
@@ -231,13 +285,15 @@ func Start(addr string, merchants ...Merchant) (*Running, error) {
 		done:   make(chan error, 1),
 	}
 	r.URL = "http://" + r.Addr
+	// Shutdown waits for handlers, so scripted hangs must end first.
+	r.srv.RegisterOnShutdown(s.Close)
 	go func() { r.done <- r.srv.Serve(ln) }()
 	return r, nil
 }
 
 // Close shuts the listener and server down, waits for the serve goroutine,
-// then stops pending notifications (Server.Close). It is safe to call more
-// than once.
+// and stops pending notifications and scripted hangs (Server.Close). It is
+// safe to call more than once.
 func (r *Running) Close() error {
 	r.once.Do(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)

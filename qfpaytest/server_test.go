@@ -38,15 +38,21 @@ func newRequest(path, body, appCode, sign string) *http.Request {
 	return req
 }
 
+// signature is the MD5 signature of the encoded parameters for m.
+func signature(t *testing.T, encoded string, m Merchant) string {
+	t.Helper()
+	form, err := parseForm([]byte(encoded))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return digest(form, m.ClientKey, false)
+}
+
 // signed builds a request MD5-signed for m.
 func signed(t *testing.T, path string, params url.Values, m Merchant) *http.Request {
 	t.Helper()
 	body := params.Encode()
-	form, err := parseForm([]byte(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return newRequest(path, body, m.AppCode, digest(form, m.ClientKey, false))
+	return newRequest(path, body, m.AppCode, signature(t, body, m))
 }
 
 // send serves req and decodes the JSON answer.
@@ -81,7 +87,7 @@ func TestRouting(t *testing.T) {
 		resperr string
 	}{
 		{"unknown path", func(t *testing.T) *http.Request {
-			return signed(t, "/trade/v1/refund", okBody, merchant)
+			return signed(t, "/trade/v1/unknown", okBody, merchant)
 		}, 404, "1101", "not found"},
 		{"GET", func(t *testing.T) *http.Request {
 			r := signed(t, pathPayment, okBody, merchant)
@@ -229,6 +235,35 @@ func TestRecording(t *testing.T) {
 	_, resp := send(t, s, signed(t, pathPayment, payParams("REC1", "800201"), merchant))
 	if resp["respcd"] != "1102" || s.Count() != 1 {
 		t.Fatalf("after Reset: respcd %v, Count %d", resp["respcd"], s.Count())
+	}
+}
+
+func TestCountPath(t *testing.T) {
+	s := newTestServer()
+	send(t, s, signed(t, pathPayment, payParams("CP1", "800201"), merchant))
+	send(t, s, signed(t, pathPayment, payParams("CP2", "800201"), merchant))
+	send(t, s, signed(t, pathQuery, url.Values{}, merchant))
+	send(t, s, newRequest("/nowhere", "", "", ""))
+	tests := []struct {
+		name string
+		path string
+		want int
+	}{
+		{"payments", pathPayment, 2},
+		{"queries", pathQuery, 1},
+		{"unrouted path", "/nowhere", 1},
+		{"path never used", pathRefund, 0},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := s.CountPath(tc.path); got != tc.want {
+				t.Fatalf("CountPath(%q) = %d, want %d", tc.path, got, tc.want)
+			}
+		})
+	}
+	s.Reset()
+	if got := s.CountPath(pathPayment); got != 0 {
+		t.Fatalf("after Reset CountPath = %d", got)
 	}
 }
 

@@ -13,7 +13,10 @@ import (
 	"strings"
 )
 
-var errSignature = errors.New("signature error")
+var (
+	errSignature = errors.New("signature error")
+	errUnsigned  = errors.New("parameters outside the signed part of the request")
+)
 
 // parseForm decodes a form body into single values. Repeated names are
 // refused: QFPay's reading of them is undocumented, so a signature over one

@@ -1,7 +1,6 @@
 package qfpaytest
 
 import (
-	"fmt"
 	"slices"
 	"strconv"
 	"strings"
@@ -60,25 +59,9 @@ type payment struct {
 	QRCode     string `json:"qrcode,omitempty"`
 }
 
-// entry is a payment, the app code that owns it, and what its
-// notification needs beyond the response fields.
-type entry struct {
-	appCode   string
-	goodsName string
-	notifyURL string // per-request notify_url; "" means the server's
-	payment
-}
-
 type paymentResponse struct {
 	result
 	payment
-}
-
-type row struct {
-	payment
-	Respcd string `json:"respcd"`
-	Cancel string `json:"cancel"`
-	Errmsg string `json:"errmsg"`
 }
 
 type queryResponse struct {
@@ -95,8 +78,8 @@ func checkPayment(form map[string]string) string {
 			return "missing " + name
 		}
 	}
-	switch amt := form["txamt"]; {
-	case len(amt) > 11 || strings.Trim(amt, "0123456789") != "" || strings.Trim(amt, "0") == "":
+	switch _, ok := amount(form["txamt"]); {
+	case !ok:
 		return "invalid txamt"
 	case !currencies[form["txcurrcd"]]:
 		return "invalid txcurrcd"
@@ -107,28 +90,34 @@ func checkPayment(form map[string]string) string {
 	case cpmTypes[form["pay_type"]] && form["auth_code"] == "":
 		return "missing auth_code"
 	}
-	if _, err := time.Parse(dtmLayout, form["txdtm"]); err != nil {
+	if !validDtm(form["txdtm"]) {
 		return "invalid txdtm"
 	}
 	return ""
 }
 
-// payment creates a payment; it always succeeds at once (no pending state).
+// payment creates a payment: successful at once, unless a scripted
+// Outcome says otherwise (script.go).
 func (s *Server) payment(m Merchant, form map[string]string) any {
 	if msg := checkPayment(form); msg != "" {
 		return failure("1101", msg)
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for _, e := range s.payments {
-		if e.appCode == m.AppCode && e.OutTradeNo == form["out_trade_no"] {
-			return failure("1102", "duplicate out_trade_no")
-		}
+	o := s.takeLocked(form["out_trade_no"])
+	if o.refused() {
+		return o.reply(o.refusal())
+	}
+	return o.reply(s.payLocked(m, form, o))
+}
+
+// payLocked records the payment in the state o scripts and answers it.
+func (s *Server) payLocked(m Merchant, form map[string]string, o Outcome) any {
+	// out_trade_no is unique across payments and refunds alike.
+	if s.findLocked(m.AppCode, byOutTradeNo, form["out_trade_no"]) != nil {
+		return fail("1102")
 	}
 	now := s.now().In(hkTime)
-	s.seq++
 	p := payment{
-		Syssn:      fmt.Sprintf("%s%018d", now.Format("20060102"), s.seq),
+		Syssn:      s.newSyssnLocked(now),
 		OutTradeNo: form["out_trade_no"],
 		PayType:    form["pay_type"],
 		Txamt:      form["txamt"],
@@ -143,13 +132,20 @@ func (s *Server) payment(m Merchant, form map[string]string) any {
 	case mpmTypes[p.PayType]:
 		p.QRCode = "https://openapi-int.qfapi.com/qrcode?syssn=" + p.Syssn
 	}
-	e := entry{appCode: m.AppCode, goodsName: form["goods_name"], notifyURL: form["notify_url"], payment: p}
-	s.payments = append(s.payments, e)
-	_ = s.notifyLocked(e, notifyPayment) // no URL set: nothing to send
-	return paymentResponse{result: result{Respcd: "0000", Resperr: "success"}, payment: p}
+	e := entry{
+		appCode: m.AppCode, goodsName: form["goods_name"], notifyURL: form["notify_url"],
+		orderType: orderPayment, state: o.initial(), payment: p,
+	}
+	s.trades = append(s.trades, e)
+	if e.respcd == "0000" {
+		_ = s.notifyLocked(e, notifyPayment) // no URL set: nothing to send
+	}
+	return paymentResponse{result: result{Respcd: e.respcd, Resperr: respText(e.respcd)}, payment: p}
 }
 
-// query lists the merchant's payments matching every filter given.
+// query lists the merchant's payments and refunds matching every filter
+// given. Each query that finds a pending payment brings it closer to its
+// scripted final state.
 func (s *Server) query(m Merchant, form map[string]string) any {
 	page, size, ok := paging(form)
 	if !ok {
@@ -157,16 +153,16 @@ func (s *Server) query(m Merchant, form map[string]string) any {
 	}
 	syssns, outs := splitList(form["syssn"]), splitList(form["out_trade_no"])
 	rows := []row{}
-	s.mu.Lock()
-	for _, e := range s.payments {
+	for i := range s.trades {
+		e := &s.trades[i]
 		if e.appCode == m.AppCode && matches(syssns, e.Syssn) && matches(outs, e.OutTradeNo) &&
 			(form["pay_type"] == "" || form["pay_type"] == e.PayType) {
-			rows = append(rows, row{payment: e.payment, Respcd: "0000", Cancel: "0", Errmsg: "success"})
+			s.observeLocked(e)
+			rows = append(rows, e.row())
 		}
 	}
-	s.mu.Unlock()
 	return queryResponse{
-		result:   result{Respcd: "0000", Resperr: "success"},
+		result:   success(),
 		Page:     strconv.Itoa(page),
 		PageSize: strconv.Itoa(size),
 		Data:     pageOf(rows, page, size),
