@@ -69,8 +69,9 @@ type Cache struct {
 	cur     atomic.Pointer[entry]
 	lastErr atomic.Pointer[string]
 
-	fetchMu   sync.Mutex // one fetch at a time
-	lastFetch time.Time  // under fetchMu
+	fetchMu     sync.Mutex // one fetch at a time
+	lastRefetch time.Time  // under refetchMu
+	refetchMu   sync.Mutex
 
 	startOnce sync.Once
 	stopOnce  sync.Once
@@ -144,7 +145,6 @@ func jitter(d time.Duration) time.Duration {
 func (c *Cache) fetch() (*Credentials, error) {
 	c.fetchMu.Lock()
 	defer c.fetchMu.Unlock()
-	c.lastFetch = c.cfg.Now()
 	ctx, cancel := context.WithCancel(context.Background())
 	go func() {
 		select {
@@ -186,15 +186,19 @@ func (c *Cache) Current() (*Credentials, error) {
 }
 
 // Refetch fetches now because the key with kid was refused. If another
-// key has already replaced it, or a fetch ran within RefetchMin, the
-// current credentials are returned without calling the source.
+// key has already replaced it, or an earlier Refetch called the source
+// within RefetchMin, the current credentials are returned as they are.
 func (c *Cache) Refetch(kid string) (*Credentials, error) {
 	if cur, err := c.Current(); err == nil && cur.KID() != kid {
 		return cur, nil
 	}
-	c.fetchMu.Lock()
-	recent := c.cfg.Now().Sub(c.lastFetch) < c.cfg.RefetchMin
-	c.fetchMu.Unlock()
+	c.refetchMu.Lock()
+	now := c.cfg.Now()
+	recent := !c.lastRefetch.IsZero() && now.Sub(c.lastRefetch) < c.cfg.RefetchMin
+	if !recent {
+		c.lastRefetch = now
+	}
+	c.refetchMu.Unlock()
 	if recent {
 		return c.Current()
 	}
