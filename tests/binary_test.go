@@ -77,10 +77,16 @@ func waitListening(t *testing.T, addr string, exited <-chan struct{}) {
 // and returns the listen address and the process output.
 func startExample(t *testing.T, env ...string) (string, *syncBuffer) {
 	t.Helper()
+	return startConfig(t, "Caddyfile.example", env...)
+}
+
+// startConfig runs a shipped config file (relative to the repo root).
+func startConfig(t *testing.T, config string, env ...string) (string, *syncBuffer) {
+	t.Helper()
 	listen := fmt.Sprintf("127.0.0.1:%d", freePort(t))
 	env = append(env, "QFSIGN_LISTEN="+listen, fmt.Sprintf("QFSIGN_ADMIN=localhost:%d", freePort(t)))
 	ctx, cancel := context.WithCancel(context.Background())
-	cmd := exec.CommandContext(ctx, qfsignBinary(t), "run", "--config", "Caddyfile.example")
+	cmd := exec.CommandContext(ctx, qfsignBinary(t), "run", "--config", config)
 	cmd.Dir = ".."
 	cmd.Env = append(cleanEnv(), env...)
 	logs := new(syncBuffer)

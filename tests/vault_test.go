@@ -220,3 +220,46 @@ func countAppCode(u *upstream, app string) int {
 	}
 	return n
 }
+
+// The shipped examples/vault.Caddyfile, run by the built binary from
+// environment variables only; validate passes with Vault unreachable.
+func TestVaultExampleRunsFromEnvironment(t *testing.T) {
+	s := newVaultSetup(t)
+	token := s.e.Admin.Token()
+	dead := fmt.Sprintf("http://127.0.0.1:%d", freePort(t))
+	if out, err := runBinary(t, []string{"VAULT_ADDR=" + dead, "VAULT_TOKEN=" + token}, "validate", "--config", "examples/vault.Caddyfile"); err != nil {
+		t.Fatalf("validate with Vault unreachable: %v\n%s", err, out)
+	}
+	listen, logs := startConfig(t, "examples/vault.Caddyfile",
+		"VAULT_ADDR="+s.e.Addr, "VAULT_TOKEN="+token, "QFPAY_ENV="+s.up.URL,
+		"QFPAY_VAULT_SECRET="+s.e.Mount+"/qfpay/demo", "QFPAY_KEY_REFRESH=1s")
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		resp, err := http.Get("http://" + listen + "/qfpay/ready")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("not ready after 10s:\n%s", logs.String())
+		}
+		time.Sleep(50 * time.Millisecond) // probing is polling
+	}
+	resp, err := http.Post("http://"+listen+"/trade/v1/payment", "application/x-www-form-urlencoded",
+		strings.NewReader("txamt=100&txcurrcd=HKD&pay_type=801512&out_trade_no=EX-1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), `"respcd":"0000"`) {
+		t.Fatalf("%d %s\n%s", resp.StatusCode, body, logs.String())
+	}
+	for _, secret := range []string{vaultKey1, token} {
+		if strings.Contains(logs.String(), secret) {
+			t.Errorf("process output contains a secret (%s...)", secret[:6])
+		}
+	}
+}
