@@ -127,7 +127,7 @@ func (v *Vault) ensureLogin(ctx context.Context) (uint64, error) {
 	if v.closed {
 		return 0, errors.New("vault: client closed")
 	}
-	if v.loggedIn {
+	if v.loggedIn && !v.sourceChanged() {
 		return v.gen, nil
 	}
 	ctx, cancel := context.WithTimeout(ctx, v.cfg.Timeout)
@@ -142,6 +142,13 @@ func (v *Vault) ensureLogin(ctx context.Context) (uint64, error) {
 	v.watch(secret, v.gen)
 	v.log.Info("vault login", zap.String("auth", v.cfg.Auth.Method()), zap.Duration("ttl", leaseOf(secret)))
 	return v.gen, nil
+}
+
+// sourceChanged reports whether the login's source (a token file) now
+// holds another token, so an agent's rotation is used before any 403.
+func (v *Vault) sourceChanged() bool {
+	c, ok := v.cfg.Auth.(interface{ changed(*vault.Client) bool })
+	return ok && c.changed(v.client)
 }
 
 // watch renews a renewable login until the watcher gives up, then marks

@@ -112,6 +112,12 @@ func TestTokenFileRelogin(t *testing.T) {
 	if v.Logins() != 2 {
 		t.Fatalf("logins = %d, want 2 (one 403, one re-read)", v.Logins())
 	}
+	// The agent rotates the sink before the old token ends: used at once.
+	writeFile(t, sink, e.Token(t, time.Hour, true))
+	lookups := e.Calls("GET /v1/auth/token/lookup-self")
+	if _, err := kv.Fetch(context.Background()); err != nil || v.Logins() != 3 || e.Calls("GET /v1/auth/token/lookup-self") != lookups+1 {
+		t.Fatalf("rotated sink: err %v, logins %d", err, v.Logins())
+	}
 	e.Revoke(t, readFile(t, sink))
 	if _, err := kv.Fetch(context.Background()); err == nil {
 		t.Fatal("a revoked token with no replacement must fail")

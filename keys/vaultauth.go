@@ -41,7 +41,8 @@ func (a TokenAuth) login(ctx context.Context, c *vault.Client) (*vault.Secret, e
 }
 
 // TokenFileAuth reads the token from a file kept fresh by Vault Agent's
-// sink, at every login: after a 403 and whenever renewal ends.
+// sink: before every Vault call (a changed token means a new login),
+// after a 403, and whenever renewal ends.
 type TokenFileAuth struct{ Path string }
 
 // Method names the auth method in logs.
@@ -64,6 +65,14 @@ func (a TokenFileAuth) login(ctx context.Context, c *vault.Client) (*vault.Secre
 		return nil, fmt.Errorf("token_file %s: empty", a.Path)
 	}
 	return lookupSelf(ctx, c, tok)
+}
+
+// changed reports whether the sink holds a token other than the one in
+// use; an unreadable sink keeps the current token (a 403 will tell).
+func (a TokenFileAuth) changed(c *vault.Client) bool {
+	b, err := os.ReadFile(a.Path)
+	tok := strings.TrimSpace(string(b))
+	return err == nil && tok != "" && tok != c.Token()
 }
 
 // lookupSelf installs tok and checks it, returning a renewable login

@@ -192,7 +192,11 @@ func TestVaultRotationUnderLoad(t *testing.T) {
 	}
 	rotatedAt := time.Now()
 	s.e.Put(t, "qfpay/demo", map[string]any{"app_code": vaultApp2, "client_key": vaultKey2})
+	var firstUse time.Duration
 	for countAppCode(s.up, vaultApp2) < 50 {
+		if firstUse == 0 && countAppCode(s.up, vaultApp2) > 0 {
+			firstUse = time.Since(rotatedAt)
+		}
 		if time.Since(rotatedAt) > 10*time.Second {
 			t.Fatal("rotated credentials not in use after 10s")
 		}
@@ -202,7 +206,7 @@ func TestVaultRotationUnderLoad(t *testing.T) {
 	for range 4 {
 		<-done
 	}
-	t.Logf("served %d, failed %d; first use of the new key within one refresh (100ms) + load", served.Load(), failed.Load())
+	t.Logf("served %d, failed %d; new key first used %s after the write (refresh 100ms)", served.Load(), failed.Load(), firstUse.Round(time.Millisecond))
 	if failed.Load() != 0 {
 		t.Fatalf("%d requests failed around the rotation", failed.Load())
 	}
