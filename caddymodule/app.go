@@ -3,6 +3,8 @@ package caddymodule
 import (
 	"context"
 	"fmt"
+	"net"
+	"net/http"
 	"net/url"
 	"sort"
 	"time"
@@ -39,10 +41,12 @@ type App struct {
 	vaultKey    string
 	vaultClient *keys.Vault
 	upstream    *url.URL
-	embedded    *qfpaytest.Running
-	store       store.Store
-	storeKey    string
-	logger      *zap.Logger
+	// client makes the gateway's own calls (queries for pending orders).
+	client   *http.Client
+	embedded *qfpaytest.Running
+	store    store.Store
+	storeKey string
+	logger   *zap.Logger
 }
 
 // CaddyModule returns the Caddy module information.
@@ -85,7 +89,23 @@ func (a *App) Provision(ctx caddy.Context) error {
 		return fmt.Errorf("qfpay: %w", err)
 	}
 	a.upstream = u
+	a.client = newQueryClient()
 	return nil
+}
+
+// newQueryClient bounds every phase: a query must never hold a caller
+// longer than resolve_pending allows.
+func newQueryClient() *http.Client {
+	return &http.Client{
+		Timeout: 10 * time.Second,
+		Transport: &http.Transport{
+			DialContext:           (&net.Dialer{Timeout: 5 * time.Second}).DialContext,
+			TLSHandshakeTimeout:   5 * time.Second,
+			ResponseHeaderTimeout: 10 * time.Second,
+			MaxIdleConnsPerHost:   4,
+			IdleConnTimeout:       time.Minute,
+		},
+	}
 }
 
 func (a *App) merchantNames() []string {
@@ -111,6 +131,7 @@ func (a *App) startEmbedded() error {
 	}
 	a.embedded = run
 	a.upstream = &url.URL{Scheme: "http", Host: run.Addr}
+	a.client = newQueryClient()
 	a.logger.Warn("using the embedded QFPay double: no payment leaves this process",
 		zap.String("upstream", run.URL))
 	return nil
@@ -179,6 +200,9 @@ func (a *App) Cleanup() error {
 	}
 	if a.vaultKey != "" {
 		_, _ = vaultClients.Delete(a.vaultKey)
+	}
+	if a.client != nil {
+		a.client.CloseIdleConnections()
 	}
 	if a.embedded != nil {
 		return a.embedded.Close()

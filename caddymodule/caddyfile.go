@@ -36,6 +36,7 @@ func init() {
 //			sign_type  <md5|sha256>
 //			pay_types  <code...>
 //			timezone   <IANA zone>
+//			rate_limit <per_second> <per_minute> | <n>/s,<n>/m | off
 //		}
 //	}
 func parseGlobalOption(d *caddyfile.Dispenser, existing any) (any, error) {
@@ -115,6 +116,12 @@ func (a *App) unmarshalMerchant(d *caddyfile.Dispenser) error {
 				return err
 			}
 			continue
+		case "rate_limit":
+			var err error
+			if m.RateLimit, err = unmarshalRateLimit(d); err != nil {
+				return err
+			}
+			continue
 		}
 		dst := map[string]*string{
 			"app_code": &m.AppCode, "client_key": &m.ClientKey, "mchid": &m.MchID,
@@ -137,12 +144,28 @@ func (a *App) unmarshalMerchant(d *caddyfile.Dispenser) error {
 // UnmarshalCaddyfile implements caddyfile.Unmarshaler:
 //
 //	qfpay_sign <merchant> {
-//		max_body <bytes>
+//		max_body        <bytes>
+//		verify_response <off|log|enforce>
+//		endpoints       <path...>
+//		order_ttl       <duration>
+//		on_store_error  <refuse|allow>
+//		resolve_pending <max_wait> [<interval>]
 //	}
 func (h *SignHandler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
-	var err error
-	h.Merchant, h.MaxBody, err = unmarshalMerchantHandler(d, &h.VerifyResponse)
-	return err
+	d.Next() // directive name
+	if !d.AllArgs(&h.Merchant) {
+		return d.ArgErr()
+	}
+	for d.NextBlock(0) {
+		known, err := h.unmarshalOption(d)
+		if err != nil {
+			return err
+		}
+		if !known {
+			return d.Errf("qfpay_sign: unknown option %q", d.Val())
+		}
+	}
+	return nil
 }
 
 // UnmarshalCaddyfile implements caddyfile.Unmarshaler:
@@ -151,34 +174,20 @@ func (h *SignHandler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 //		max_body <bytes>
 //	}
 func (h *NotifyHandler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
-	var err error
-	h.Merchant, h.MaxBody, err = unmarshalMerchantHandler(d, nil)
-	return err
-}
-
-// unmarshalMerchantHandler parses `<directive> <merchant> { max_body N }`,
-// plus `verify_response <mode>` when verify is not nil.
-func unmarshalMerchantHandler(d *caddyfile.Dispenser, verify *string) (merchant string, maxBody int64, err error) {
 	d.Next() // directive name
-	dir := d.Val()
-	if !d.AllArgs(&merchant) {
-		return "", 0, d.ArgErr()
+	if !d.AllArgs(&h.Merchant) {
+		return d.ArgErr()
 	}
 	for d.NextBlock(0) {
-		switch {
-		case d.Val() == "max_body":
-			if maxBody, err = parseMaxBody(d); err != nil {
-				return "", 0, err
-			}
-		case d.Val() == "verify_response" && verify != nil:
-			if err = parseVerifyMode(d, verify); err != nil {
-				return "", 0, err
-			}
-		default:
-			return "", 0, d.Errf("%s: unknown option %q", dir, d.Val())
+		if d.Val() != "max_body" {
+			return d.Errf("qfpay_notify: unknown option %q", d.Val())
+		}
+		var err error
+		if h.MaxBody, err = parseMaxBody(d); err != nil {
+			return err
 		}
 	}
-	return merchant, maxBody, nil
+	return nil
 }
 
 func parseSignDirective(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error) {
@@ -234,7 +243,7 @@ func (t *Transport) unmarshalOption(d *caddyfile.Dispenser) (known bool, err err
 // the way php_fastcgi expands:
 //
 //	qfpay_gateway [<matcher>] <merchant> {
-//		max_body         <bytes>
+//		<every qfpay_sign option>
 //		dial_timeout     <duration>
 //		response_timeout <duration>
 //	}
@@ -272,19 +281,14 @@ func unmarshalGateway(d *caddyfile.Dispenser) (*SignHandler, *Transport, error) 
 		return nil, nil, d.ArgErr()
 	}
 	for d.NextBlock(0) {
-		if d.Val() == "max_body" || d.Val() == "verify_response" {
-			var err error
-			if d.Val() == "max_body" {
-				sign.MaxBody, err = parseMaxBody(d)
-			} else {
-				err = parseVerifyMode(d, &sign.VerifyResponse)
-			}
-			if err != nil {
-				return nil, nil, err
-			}
+		known, err := sign.unmarshalOption(d)
+		if err != nil {
+			return nil, nil, err
+		}
+		if known {
 			continue
 		}
-		known, err := tr.unmarshalOption(d)
+		known, err = tr.unmarshalOption(d)
 		if err != nil {
 			return nil, nil, err
 		}

@@ -1,20 +1,16 @@
 package caddymodule
 
 import (
-	"bytes"
 	"context"
-	"errors"
 	"fmt"
-	"io"
-	"mime"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 
+	"github.com/qfsign/qfsign/keys"
 	"github.com/qfsign/qfsign/signer"
 )
 
@@ -42,7 +38,37 @@ type SignHandler struct {
 	// one: off (default; the documented format is unproven), log (log
 	// and count mismatches) or enforce (also answer 502 instead).
 	VerifyResponse string `json:"verify_response,omitempty"`
+	// Endpoints is the allow-list of paths signed. Default: every
+	// endpoint the gateway knows (payment, query, refund, reversal,
+	// close, add_note). Others get 404: never a signing oracle.
+	Endpoints []string `json:"endpoints,omitempty"`
+	// OrderTTL is how long an out_trade_no is remembered. Default 7 days;
+	// QFPay's uniqueness is forever, so applications must still never
+	// reuse one.
+	OrderTTL caddy.Duration `json:"order_ttl,omitempty"`
+	// OnStoreError is refuse (default: 503, nothing forwarded) or allow
+	// (forward without the out_trade_no guard and rate limit).
+	OnStoreError string `json:"on_store_error,omitempty"`
+	// ResolvePending, when set, resolves pending payments (1143, 1145,
+	// 1298, or no answer) by querying QFPay until final or MaxWait.
+	// Default: off; the pending answer is passed on.
+	ResolvePending *ResolvePending `json:"resolve_pending,omitempty"`
+
+	allowed map[string]bool
 }
+
+// ResolvePending tunes pending resolution.
+type ResolvePending struct {
+	// MaxWait bounds the caller's wait. Required.
+	MaxWait caddy.Duration `json:"max_wait,omitempty"`
+	// Interval between queries. Default 3s (QFPay asks for 3-5s).
+	Interval caddy.Duration `json:"interval,omitempty"`
+}
+
+const (
+	storeErrorRefuse = "refuse"
+	storeErrorAllow  = "allow"
+)
 
 // CaddyModule returns the Caddy module information.
 func (SignHandler) CaddyModule() caddy.ModuleInfo {
@@ -52,8 +78,29 @@ func (SignHandler) CaddyModule() caddy.ModuleInfo {
 	}
 }
 
-// Provision looks up the merchant in the qfpay app.
-func (h *SignHandler) Provision(ctx caddy.Context) error { return h.provision(ctx, "qfpay_sign") }
+// Provision looks up the merchant in the qfpay app and the endpoints.
+func (h *SignHandler) Provision(ctx caddy.Context) error {
+	if err := h.provision(ctx, "qfpay_sign"); err != nil {
+		return err
+	}
+	return h.provisionEndpoints()
+}
+
+// provisionEndpoints builds the allow-list of signed paths.
+func (h *SignHandler) provisionEndpoints() error {
+	paths := h.Endpoints
+	if len(paths) == 0 {
+		paths = signer.EndpointPaths()
+	}
+	h.allowed = make(map[string]bool, len(paths))
+	for _, p := range paths {
+		if _, ok := signer.LookupEndpoint(p); !ok {
+			return fmt.Errorf("qfpay_sign: endpoints: %q is not a QFPay endpoint the gateway can sign (%s)", p, strings.Join(signer.EndpointPaths(), ", "))
+		}
+		h.allowed[p] = true
+	}
+	return nil
+}
 
 // Validate checks the static configuration.
 func (h *SignHandler) Validate() error {
@@ -65,42 +112,70 @@ func (h *SignHandler) Validate() error {
 	default:
 		return fmt.Errorf("qfpay_sign: verify_response must be off, log or enforce")
 	}
+	switch h.OnStoreError {
+	case "", storeErrorRefuse, storeErrorAllow:
+	default:
+		return fmt.Errorf("qfpay_sign: on_store_error must be refuse or allow")
+	}
+	if rp := h.ResolvePending; rp != nil && (rp.MaxWait <= 0 || rp.Interval < 0) {
+		return fmt.Errorf("qfpay_sign: resolve_pending: max_wait must be positive")
+	}
 	return nil
 }
 
 // txn is one transaction's state, carried to the log line.
 type txn struct {
-	start    time.Time
-	params   signer.Params
-	kid      string
-	sig      string // handed to the transport; never logged
-	mchid    string // the credentials' mchid the params were validated with
-	resent   bool   // re-signed after 1108 with a rotated key
-	validate time.Duration
-	sign     time.Duration
-	refusal  *refusal
+	start     time.Time
+	ep        *signer.Endpoint
+	params    signer.Params
+	kid       string
+	sig       string // handed to the transport; never logged
+	mchid     string // the credentials' mchid the params were validated with
+	resent    bool   // re-signed after 1108 with a rotated key
+	notSent   bool   // the transport proved the request never left
+	validate  time.Duration
+	sign      time.Duration
+	refusal   *refusal
+	upErr     error // upstream failure answered with our own JSON
+	orderKey  string
+	orderHash string
+	guarded   bool   // this request holds the out_trade_no claim
+	order     string // new, replayed, resolved_by_query, unguarded
+	queries   int    // /trade/v1/query calls made for this request
 }
 
 // ServeHTTP implements caddyhttp.MiddlewareHandler.
 func (h *SignHandler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
 	t := &txn{start: time.Now()}
-	if rf := h.prepare(r, t); rf != nil {
+	act, prev, rf := h.admit(r, t)
+	if rf != nil {
 		t.refusal = rf
 		rf.write(w)
 		h.logRefusal(r, t)
+		return nil
+	}
+	cw := newCaptureWriter(w)
+	switch act {
+	case actReplay:
+		writeRecorded(cw, prev.Status, prev.Type, []byte(prev.Body), headerReplayed, "true")
+		h.logTransaction(r, t, cw, 0, nil)
+		return nil
+	case actResolve:
+		up := time.Now()
+		h.answerByQuery(cw, r, t)
+		h.logTransaction(r, t, cw, time.Since(up), nil)
 		return nil
 	}
 	r = r.WithContext(context.WithValue(r.Context(), signedKey{}, &signed{t: t, h: h}))
 	repl := r.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer)
 	repl.Set("qfpay.upstream", h.app.upstream.Host)
 	repl.Set("qfpay.merchant", h.Merchant)
-	cw := newCaptureWriter(w)
 	up := time.Now()
 	var err error
-	switch h.VerifyResponse {
-	case verifyEnforce:
-		err = h.serveEnforced(cw, r, next)
-	case verifyLog:
+	switch {
+	case t.guarded || h.VerifyResponse == verifyEnforce:
+		h.serveBuffered(cw, r, next, t)
+	case h.VerifyResponse == verifyLog:
 		err = next.ServeHTTP(cw, r)
 		h.checkResponse(cw.Header(), cw.buf, cw.truncated)
 	default:
@@ -108,6 +183,27 @@ func (h *SignHandler) ServeHTTP(w http.ResponseWriter, r *http.Request, next cad
 	}
 	h.logTransaction(r, t, cw, time.Since(up), err)
 	return err
+}
+
+// admit signs the request and applies the order guard and rate limit;
+// it returns how to answer, or why not to forward anything.
+func (h *SignHandler) admit(r *http.Request, t *txn) (guardAction, *orderRecord, *refusal) {
+	if rf := h.prepare(r, t); rf != nil {
+		return actForward, nil, rf
+	}
+	var act guardAction
+	var prev *orderRecord
+	var rf *refusal
+	if t.ep.UniqueOrder {
+		if act, prev, rf = h.guardBegin(r.Context(), t); rf != nil || act != actForward {
+			return act, prev, rf
+		}
+	}
+	if rf := h.rateLimit(r.Context()); rf != nil {
+		h.release(r.Context(), t)
+		return actForward, nil, rf
+	}
+	return actForward, nil, nil
 }
 
 // prepare turns the application's request into the signed one, or
@@ -118,11 +214,8 @@ func (h *SignHandler) prepare(r *http.Request, t *txn) *refusal {
 	if rf != nil {
 		return rf
 	}
-	cs, rf := checkContentType(r.Header.Get("Content-Type"))
-	if rf != nil {
-		return rf
-	}
-	body, rf := readBody(r, h.MaxBody)
+	t.ep = ep
+	raw, cs, rf := h.readParams(r, ep)
 	if rf != nil {
 		return rf
 	}
@@ -130,7 +223,7 @@ func (h *SignHandler) prepare(r *http.Request, t *txn) *refusal {
 	if err != nil {
 		return keyUnavailable(err)
 	}
-	p, err := signer.ParseForm(body, cs)
+	p, err := signer.ParseForm(raw, cs)
 	if err == nil {
 		pol := h.m.policy
 		pol.MchID = creds.MchID
@@ -139,91 +232,45 @@ func (h *SignHandler) prepare(r *http.Request, t *txn) *refusal {
 	if fe, ok := signer.AsFieldError(err); ok {
 		return fromFieldError(http.StatusBadRequest, fe)
 	}
-	t.params, t.kid, t.mchid = p, creds.KID(), creds.MchID
+	t.params = p
 	t.validate = time.Since(t.start)
-	t.sig = signer.Sign(p, creds.Key, h.m.signType)
-	setSigned(r, p.Encode(), creds.AppCode, t.sig, h.m.signType)
+	h.signInto(r, t, creds)
 	t.sign = time.Since(t.start) - t.validate
 	return nil
 }
 
-// route admits only the exact paths and methods the gateway signs for:
-// it is never a signing oracle for arbitrary requests.
-func (h *SignHandler) route(r *http.Request) (*signer.Endpoint, *refusal) {
-	ep, ok := signer.LookupEndpoint(r.URL.Path)
-	if !ok || r.URL.EscapedPath() != ep.Path {
-		return nil, &refusal{Status: http.StatusNotFound, Error: "the gateway does not sign this path", Rule: rulePath}
-	}
-	if r.Method != ep.Method {
-		return nil, &refusal{Status: http.StatusMethodNotAllowed, Error: "use " + ep.Method + " for this path", Rule: ruleMethod}
-	}
-	// QFPay may read query parameters too; they would be unsigned.
-	if r.URL.RawQuery != "" {
-		return nil, &refusal{Status: http.StatusBadRequest, Error: "send the fields in the form body, not the query string", Rule: ruleQueryString}
-	}
-	return ep, nil
-}
-
-func checkContentType(ct string) (*signer.Charset, *refusal) {
-	unsupported := &refusal{Status: http.StatusUnsupportedMediaType,
-		Error: "Content-Type must be application/x-www-form-urlencoded", Rule: ruleContentType}
-	mt, params, err := mime.ParseMediaType(ct)
-	if err != nil || mt != "application/x-www-form-urlencoded" {
-		return nil, unsupported
-	}
-	cs, err := signer.LookupCharset(params["charset"])
-	if fe, ok := signer.AsFieldError(err); ok {
-		return nil, fromFieldError(http.StatusUnsupportedMediaType, fe)
-	}
-	return cs, nil
-}
-
-func readBody(r *http.Request, limit int64) ([]byte, *refusal) {
-	if r.ContentLength > limit {
-		return nil, tooLarge(limit)
-	}
-	body, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, limit))
-	if err != nil {
-		if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
-			return nil, tooLarge(limit)
+// readParams returns the caller's parameters: the form body for POST,
+// the query string for GET endpoints (QFPay signs them the same way).
+func (h *SignHandler) readParams(r *http.Request, ep *signer.Endpoint) ([]byte, *signer.Charset, *refusal) {
+	if ep.Method == http.MethodGet {
+		if r.ContentLength > 0 || len(r.TransferEncoding) > 0 {
+			return nil, nil, &refusal{Status: http.StatusBadRequest, Error: "send the fields in the query string for GET " + ep.Path, Rule: ruleQueryString}
 		}
-		return nil, &refusal{Status: http.StatusBadRequest, Error: "the request body could not be read", Rule: ruleBodyRead}
+		return []byte(r.URL.RawQuery), nil, nil
 	}
-	return body, nil
+	cs, rf := checkContentType(r.Header.Get("Content-Type"))
+	if rf != nil {
+		return nil, nil, rf
+	}
+	body, rf := readBody(r, h.MaxBody)
+	return body, cs, rf
 }
 
-func tooLarge(limit int64) *refusal {
-	return &refusal{Status: http.StatusRequestEntityTooLarge,
-		Error: "the body is larger than " + strconv.FormatInt(limit, 10) + " bytes", Rule: ruleBodyTooLarge}
-}
-
-// stripQFHeaders removes every header a caller sent under the given
-// canonical prefixes: only the gateway speaks for the merchant.
-func stripQFHeaders(h http.Header, prefixes ...string) {
-	for name := range h {
-		for _, p := range prefixes {
-			if strings.HasPrefix(name, p) {
-				delete(h, name)
-			}
-		}
+// signInto signs t.params with creds and puts exactly the signed bytes
+// on r: the body for POST, the query string for GET.
+func (h *SignHandler) signInto(r *http.Request, t *txn, creds *keys.Credentials) {
+	t.params = t.ep.WithAppCode(t.params, creds.AppCode)
+	t.kid, t.mchid = creds.KID(), creds.MchID
+	t.sig = signer.Sign(t.params, creds.Key, h.m.signType)
+	enc := t.params.Encode()
+	if t.ep.Method != http.MethodGet {
+		setSigned(r, enc, creds.AppCode, t.sig, h.m.signType)
+		return
 	}
-}
-
-// setSigned replaces the body with exactly the signed bytes.
-func setSigned(r *http.Request, body []byte, appCode, sig string, st signer.SignType) {
-	r.Header.Set(headerAppCode, appCode)
-	r.Header.Set(headerSign, sig)
-	if v := st.Header(); v != "" {
-		r.Header.Set(headerSignType, v)
-	}
-	r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	// The log reads QFPay's answer; let the transport handle compression.
-	r.Header.Del("Accept-Encoding")
-	r.Body = io.NopCloser(bytes.NewReader(body))
-	r.ContentLength = int64(len(body))
-	r.TransferEncoding = nil
-	r.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }
-	r.Header.Set("Content-Length", strconv.Itoa(len(body)))
+	r.URL.RawQuery = string(enc)
+	setSignedHeaders(r, creds.AppCode, t.sig, h.m.signType)
+	r.Body, r.ContentLength, r.GetBody = http.NoBody, 0, nil
+	r.Header.Del("Content-Type")
 }
 
 // Interface guards.

@@ -16,6 +16,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/qfsign/qfsign/signer"
+	"github.com/qfsign/qfsign/store"
 )
 
 const answer = `{"respcd":"0000","respmsg":"","resperr":"success","syssn":"20251117000300020087033882","out_trade_no":"B-1","pay_type":"801101","txamt":"1500","txcurrcd":"HKD","pay_url":"https://openapi-int.qfapi.com/checkstand/alipay?syssn=20251117000300020087033882"}`
@@ -26,8 +27,12 @@ func testHandler(t testing.TB) *SignHandler {
 	if err := m.provision("shop", true); err != nil {
 		t.Fatal(err)
 	}
-	return &SignHandler{merchantRef: merchantRef{Merchant: "shop", MaxBody: defaultMaxBody, m: m, logger: zap.NewNop(),
-		app: &App{upstream: &url.URL{Scheme: "http", Host: "127.0.0.1:1"}}}}
+	h := &SignHandler{merchantRef: merchantRef{Merchant: "shop", MaxBody: defaultMaxBody, m: m, logger: zap.NewNop(),
+		app: &App{upstream: &url.URL{Scheme: "http", Host: "127.0.0.1:1"}, store: store.NewMemory(0)}}}
+	if err := h.provisionEndpoints(); err != nil {
+		t.Fatal(err)
+	}
+	return h
 }
 
 func newRequest(body string) *http.Request {
@@ -150,7 +155,7 @@ func TestVerifyResponseModes(t *testing.T) {
 				return nil
 			})
 			rec := httptest.NewRecorder()
-			if err := h.ServeHTTP(rec, newRequest("txamt=1500&txcurrcd=HKD&pay_type=801101&out_trade_no=V-1"), next); err != nil {
+			if err := h.ServeHTTP(rec, newRequest("txamt=1500&txcurrcd=HKD&pay_type=801101&out_trade_no=V-"+tt.mode+tt.sig[:min(4, len(tt.sig))]), next); err != nil {
 				t.Fatal(err)
 			}
 			if rec.Code != tt.wantStatus || !strings.Contains(rec.Body.String(), tt.wantBody) {

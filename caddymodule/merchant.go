@@ -42,6 +42,9 @@ type Merchant struct {
 	// Vault, when set, is where app_code, client_key and mchid come from;
 	// app_code and client_key must then be empty. Default: none.
 	Vault *MerchantVault `json:"vault,omitempty"`
+	// RateLimit caps calls to QFPay for this merchant; excess gets 429
+	// locally. Default: none (QFPay's own limits are 100/s and 400/min).
+	RateLimit *RateLimit `json:"rate_limit,omitempty"`
 
 	name     string
 	signType signer.SignType

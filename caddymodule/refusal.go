@@ -14,6 +14,8 @@ type refusal struct {
 	Error  string `json:"error"`
 	Field  string `json:"field,omitempty"`
 	Rule   string `json:"rule"`
+	// retryAfter, in seconds, becomes a Retry-After header when set.
+	retryAfter int
 }
 
 // Rules the handler adds to signer's.
@@ -44,6 +46,9 @@ func (rf *refusal) write(w http.ResponseWriter) {
 	h.Set("Content-Length", strconv.Itoa(len(body)+1))
 	h.Set("Cache-Control", "no-store")
 	h.Set("X-Content-Type-Options", "nosniff")
+	if rf.retryAfter > 0 {
+		h.Set("Retry-After", strconv.Itoa(rf.retryAfter))
+	}
 	w.WriteHeader(rf.Status)
 	_, _ = w.Write(append(body, '\n'))
 }

@@ -7,8 +7,6 @@ import (
 	"net/http"
 
 	"go.uber.org/zap"
-
-	"github.com/qfsign/qfsign/signer"
 )
 
 // respcdSignature is QFPay's "signature error": the request was refused
@@ -24,7 +22,7 @@ const peekLimit = 64 << 10
 // answer passes through untouched.
 func (t *Transport) selfHeal(r *http.Request, s *signed, resp *http.Response) (*http.Response, error) {
 	m := s.h.m
-	if m.cache == nil || resp.StatusCode != http.StatusOK || r.GetBody == nil {
+	if m.cache == nil || resp.StatusCode != http.StatusOK {
 		return resp, nil
 	}
 	head, err := io.ReadAll(io.LimitReader(resp.Body, peekLimit))
@@ -48,16 +46,12 @@ func (t *Transport) selfHeal(r *http.Request, s *signed, resp *http.Response) (*
 		log.Warn("QFPay answered 1108; the rotated key has another mchid, not resending")
 		return resp, nil
 	}
-	body, err := r.GetBody()
-	if err != nil {
-		return resp, nil
-	}
 	_ = resp.Body.Close()
-	s.t.sig = signer.Sign(s.t.params, creds.Key, m.signType)
-	s.t.kid, s.t.resent = creds.KID(), true
+	s.h.signInto(r, s.t, creds)
+	r.Header.Del(headerSign)
+	s.t.resent = true
 	log.Warn("QFPay answered 1108; signed again with the rotated key and resent once", zap.String("kid", s.t.kid))
-	r.Body = body
-	return t.send(r, s.t.sig, creds.AppCode)
+	return t.send(r, s.t.sig, "")
 }
 
 func respcdOf(body []byte) string {

@@ -2,7 +2,9 @@ package caddymodule
 
 import (
 	"fmt"
+	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/caddyserver/caddy/v2"
@@ -75,6 +77,7 @@ func (c *StoreConfig) provision() (store.Store, string, error) {
 // unmarshalStore parses:
 //
 //	store memory
+//	store redis://<host:port>[/<db>]
 //	store redis <host:port> {
 //		password <placeholder>
 //		db       <n>
@@ -87,13 +90,21 @@ func unmarshalStore(d *caddyfile.Dispenser) (*StoreConfig, error) {
 		return nil, d.ArgErr()
 	}
 	c.Backend = d.Val()
+	if strings.HasPrefix(c.Backend, "redis://") {
+		if err := c.fromURL(c.Backend); err != nil {
+			return nil, d.Err(err.Error())
+		}
+		if d.NextArg() {
+			return nil, d.ArgErr()
+		}
+	}
 	switch c.Backend {
 	case "memory":
 		if d.NextArg() {
 			return nil, d.ArgErr()
 		}
 	case "redis":
-		if !d.AllArgs(&c.Address) {
+		if c.Address == "" && !d.AllArgs(&c.Address) {
 			return nil, d.ArgErr()
 		}
 	default:
@@ -108,6 +119,23 @@ func unmarshalStore(d *caddyfile.Dispenser) (*StoreConfig, error) {
 		}
 	}
 	return c, nil
+}
+
+// fromURL reads redis://host:port[/db], the form an environment
+// variable carries; a password belongs in the password option, as a
+// placeholder, never in a URL that lands in the JSON config.
+func (c *StoreConfig) fromURL(raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" || u.User != nil || u.RawQuery != "" {
+		return fmt.Errorf("store: want redis://host:port[/db] without credentials, got %q", raw)
+	}
+	c.Backend, c.Address = "redis", u.Host
+	if db := strings.Trim(u.Path, "/"); db != "" {
+		if c.DB, err = strconv.Atoi(db); err != nil || c.DB < 0 {
+			return fmt.Errorf("store: redis db must be a non-negative integer, got %q", db)
+		}
+	}
+	return nil
 }
 
 func (c *StoreConfig) unmarshalRedisOption(d *caddyfile.Dispenser) error {

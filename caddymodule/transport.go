@@ -1,8 +1,11 @@
 package caddymodule
 
 import (
+	"context"
 	"fmt"
 	"net/http"
+	"net/http/httptrace"
+	"sync/atomic"
 	"time"
 
 	"github.com/caddyserver/caddy/v2"
@@ -76,15 +79,27 @@ func (t *Transport) RoundTrip(r *http.Request) (*http.Response, error) {
 	return t.selfHeal(r, s, resp)
 }
 
-// send forwards a copy of r carrying sig (and appCode, if set).
+// send forwards a copy of r carrying sig (and appCode, if set). The copy
+// is detached from the caller's cancellation: an application hanging up
+// must not cut a payment in half; the transport's timeouts bound it. It
+// records whether the request provably never left (no headers written),
+// the one failure after which the order guard lets a retry through.
 func (t *Transport) send(r *http.Request, sig, appCode string) (*http.Response, error) {
-	out := r.WithContext(r.Context())
+	var wrote atomic.Bool
+	ctx := httptrace.WithClientTrace(context.WithoutCancel(r.Context()), &httptrace.ClientTrace{
+		WroteHeaders: func() { wrote.Store(true) },
+	})
+	out := r.WithContext(ctx)
 	out.Header = r.Header.Clone()
 	out.Header.Set(headerSign, sig)
 	if appCode != "" {
 		out.Header.Set(headerAppCode, appCode)
 	}
-	return t.inner.RoundTrip(out)
+	resp, err := t.inner.RoundTrip(out)
+	if s, ok := r.Context().Value(signedKey{}).(*signed); ok && err != nil {
+		s.t.notSent = !wrote.Load()
+	}
+	return resp, err
 }
 
 // signed carries the transaction from qfpay_sign to the transport

@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -52,6 +53,16 @@ func MaxChars(n int) Check {
 		}
 		return v, nil
 	}
+}
+
+// NoControl refuses every control character, tab, CR and LF included,
+// which ParseForm lets through: a one-line remark shown in QFPay's portal
+// and in logs has no use for them.
+func NoControl(v string, _ *Policy) (string, error) {
+	if strings.ContainsFunc(v, unicode.IsControl) {
+		return "", violation(RuleControl, "must not contain control characters, line breaks or tabs")
+	}
+	return v, nil
 }
 
 // Upper normalises to upper case; ASCII-only values are left intact otherwise.

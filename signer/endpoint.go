@@ -1,6 +1,11 @@
 package signer
 
-import "strings"
+import (
+	"maps"
+	"net/http"
+	"slices"
+	"strings"
+)
 
 // Field is the rule set of one form field, applied in order.
 type Field struct {
@@ -16,11 +21,24 @@ type CrossCheck func(p Params, pol *Policy) error
 
 // Endpoint is one QFPay path the gateway is willing to sign for.
 type Endpoint struct {
-	Path   string
+	Path string
+	// Method is the only method signed for Path. For GET (close) the
+	// signed parameters travel in the query string instead of the body;
+	// QFPay signs them the same way (see ParamsInQuery).
 	Method string
 	Fields []Field
 	Cross  []CrossCheck
-	byName map[string]*Field
+	// UniqueOrder says the call creates a new out_trade_no, which QFPay
+	// requires unique per merchant across payments and refunds: the
+	// gateway guards it against reuse.
+	UniqueOrder bool
+	// AppCodeField names the form field that must carry the merchant's
+	// app code (add_note: "code"); empty when the app code travels only
+	// in X-QF-APPCODE. The caller must not send it: Validate refuses it,
+	// and the gateway adds it at signing time with WithAppCode.
+	AppCodeField string
+	byName       map[string]*Field
+	forbidden    map[string]struct{} // lower-case names refused on this endpoint only
 }
 
 // forbiddenNames look like credentials: a caller must never smuggle a
@@ -28,11 +46,43 @@ type Endpoint struct {
 var forbiddenNames = set("sign", "key", "client_key", "appcode", "app_code")
 
 func newEndpoint(e Endpoint) *Endpoint {
+	// Clone so endpoints built from one shared list never alias each other.
+	e.Fields = slices.Clone(e.Fields)
 	e.byName = make(map[string]*Field, len(e.Fields))
 	for i := range e.Fields {
 		e.byName[e.Fields[i].Name] = &e.Fields[i]
 	}
+	if e.AppCodeField != "" {
+		e.forbidden = set(strings.ToLower(e.AppCodeField))
+	}
 	return &e
+}
+
+// refuseName refuses credential-like names everywhere, and the field the
+// gateway fills with the app code on endpoints that carry it in the form.
+func (e *Endpoint) refuseName(name string) error {
+	lower := strings.ToLower(name)
+	if in(forbiddenNames, lower) {
+		return fieldErr(name, RuleForbidden, "credential fields are set by the gateway, never by the caller")
+	}
+	if in(e.forbidden, lower) {
+		return fieldErr(name, RuleForbidden, "set by the gateway from the merchant's credentials; do not send it")
+	}
+	return nil
+}
+
+// ParamsInQuery reports whether the signed parameters travel in the
+// query string (GET) rather than in a form body.
+func (e *Endpoint) ParamsInQuery() bool { return e.Method == http.MethodGet }
+
+// WithAppCode adds the merchant's app code under AppCodeField to the
+// validated p, for the gateway to call just before signing; it returns p
+// unchanged when the endpoint carries no app code in the form.
+func (e *Endpoint) WithAppCode(p Params, appCode string) Params {
+	if e.AppCodeField == "" {
+		return p
+	}
+	return p.Set(e.AppCodeField, appCode)
 }
 
 // Validate drops empty fields, applies the field rules and the merchant's
@@ -43,8 +93,8 @@ func (e *Endpoint) Validate(p Params, pol *Policy) (Params, error) {
 		if kv.Value == "" {
 			continue
 		}
-		if in(forbiddenNames, strings.ToLower(kv.Name)) {
-			return nil, fieldErr(kv.Name, RuleForbidden, "credential fields are set by the gateway, never by the caller")
+		if err := e.refuseName(kv.Name); err != nil {
+			return nil, err
 		}
 		if f := e.byName[kv.Name]; f != nil {
 			v, err := f.apply(kv.Value, pol)
@@ -111,8 +161,12 @@ func applyMchID(p Params, pol *Policy) (Params, error) {
 
 // Endpoints are the paths the gateway signs, by path.
 var Endpoints = map[string]*Endpoint{
-	PaymentEndpoint.Path: PaymentEndpoint,
-	QueryEndpoint.Path:   QueryEndpoint,
+	PaymentEndpoint.Path:  PaymentEndpoint,
+	QueryEndpoint.Path:    QueryEndpoint,
+	RefundEndpoint.Path:   RefundEndpoint,
+	ReversalEndpoint.Path: ReversalEndpoint,
+	CloseEndpoint.Path:    CloseEndpoint,
+	AddNoteEndpoint.Path:  AddNoteEndpoint,
 }
 
 // LookupEndpoint finds the rules for a path; unknown paths are never signed.
@@ -120,3 +174,7 @@ func LookupEndpoint(path string) (*Endpoint, bool) {
 	e, ok := Endpoints[path]
 	return e, ok
 }
+
+// EndpointPaths lists, sorted, every path the gateway can sign, for
+// config validation and documentation.
+func EndpointPaths() []string { return slices.Sorted(maps.Keys(Endpoints)) }

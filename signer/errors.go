@@ -23,7 +23,7 @@ const (
 	RulePrintable  = "printable"   // not printable ASCII without spaces
 	RuleDateTime   = "datetime"    // not YYYY-MM-DD hh:mm:ss or RFC 3339
 	RuleRange      = "range"       // integer out of range
-	RuleNotAllowed = "not_allowed" // field not accepted for this pay type
+	RuleNotAllowed = "not_allowed" // field not accepted for this pay type or merchant
 	RuleURL        = "url"         // not an absolute http(s) URL
 	RuleMismatch   = "mismatch"    // differs from the merchant's configuration
 )

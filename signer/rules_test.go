@@ -16,6 +16,13 @@ var fixedNow = time.Date(2025, 11, 17, 10, 0, 0, 0, time.UTC)
 
 func validate(t *testing.T, over map[string]string, pol *Policy) (Params, error) {
 	t.Helper()
+	return validateOn(t, PaymentEndpoint, base, over, pol)
+}
+
+// validateOn validates base with over applied ("<absent>" deletes a field)
+// at fixedNow.
+func validateOn(t *testing.T, ep *Endpoint, base, over map[string]string, pol *Policy) (Params, error) {
+	t.Helper()
 	m := map[string]string{}
 	for k, v := range base {
 		m[k] = v
@@ -33,21 +40,57 @@ func validate(t *testing.T, over map[string]string, pol *Policy) (Params, error)
 	if pol.Now == nil {
 		pol.Now = func() time.Time { return fixedNow }
 	}
-	return PaymentEndpoint.Validate(FromMap(m), pol)
+	return ep.Validate(FromMap(m), pol)
+}
+
+// ruleCase is one Validate call on an endpoint's base form.
+type ruleCase struct {
+	name  string
+	over  map[string]string
+	pol   *Policy
+	field string // expected value of field on success ("" skips)
+	want  string
+	rule  string // expected rule on failure
+	bad   string // expected failing field (default: the only key of over)
+}
+
+// check runs the case on ep and base: the exact field and rule on
+// failure, never echoing the value; the field's value on success.
+func (tt ruleCase) check(t *testing.T, ep *Endpoint, base map[string]string) {
+	t.Helper()
+	p, err := validateOn(t, ep, base, tt.over, tt.pol)
+	if tt.rule != "" {
+		wantField := tt.bad
+		if wantField == "" {
+			for k := range tt.over {
+				wantField = k
+			}
+		}
+		fe, ok := AsFieldError(err)
+		if !ok || fe.Rule != tt.rule || fe.Field != wantField {
+			t.Fatalf("err = %v, want field %q rule %q", err, wantField, tt.rule)
+		}
+		if strings.Contains(fe.Error(), tt.over[wantField]) && len(tt.over[wantField]) > 3 {
+			t.Errorf("error echoes the value: %v", fe)
+		}
+		return
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, ok := p.Get(tt.field)
+	if !ok {
+		got = "<absent>"
+	}
+	if got != tt.want {
+		t.Errorf("%s = %q, want %q", tt.field, got, tt.want)
+	}
 }
 
 func TestPaymentFieldRules(t *testing.T) {
 	long := func(n int) string { return strings.Repeat("a", n) }
 	url := func(n int) string { return "https://shop.example/" + long(n-len("https://shop.example/")) }
-	tests := []struct {
-		name  string
-		over  map[string]string
-		pol   *Policy
-		field string // expected value of field on success ("" skips)
-		want  string
-		rule  string // expected rule on failure
-		bad   string // expected failing field (default: first key of over)
-	}{
+	tests := []ruleCase{
 		{name: "txamt ok", over: map[string]string{"txamt": "1"}, field: "txamt", want: "1"},
 		{name: "txamt 11 digits", over: map[string]string{"txamt": "99999999999"}, field: "txamt", want: "99999999999"},
 		{name: "txamt 12 digits", over: map[string]string{"txamt": "100000000000"}, rule: RuleMaxLen},
@@ -112,35 +155,7 @@ func TestPaymentFieldRules(t *testing.T) {
 		{name: "empty field dropped", over: map[string]string{"udid": ""}, field: "udid", want: "<absent>"},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			p, err := validate(t, tt.over, tt.pol)
-			if tt.rule != "" {
-				wantField := tt.bad
-				if wantField == "" {
-					for k := range tt.over {
-						wantField = k
-					}
-				}
-				fe, ok := AsFieldError(err)
-				if !ok || fe.Rule != tt.rule || fe.Field != wantField {
-					t.Fatalf("err = %v, want field %q rule %q", err, wantField, tt.rule)
-				}
-				if strings.Contains(fe.Error(), tt.over[wantField]) && len(tt.over[wantField]) > 3 {
-					t.Errorf("error echoes the value: %v", fe)
-				}
-				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			got, ok := p.Get(tt.field)
-			if !ok {
-				got = "<absent>"
-			}
-			if got != tt.want {
-				t.Errorf("%s = %q, want %q", tt.field, got, tt.want)
-			}
-		})
+		t.Run(tt.name, func(t *testing.T) { tt.check(t, PaymentEndpoint, base) })
 	}
 }
 

@@ -7,19 +7,20 @@ var PaymentEndpoint = newEndpoint(Endpoint{
 	Path:   "/trade/v1/payment",
 	Method: http.MethodPost,
 	Fields: []Field{
-		{Name: "txamt", Required: true, Checks: []Check{Digits, MaxBytes(11), Positive}},
+		txamtField,
 		{Name: "txcurrcd", Required: true, Checks: []Check{Upper, OneOf(Currencies, "13 QFPay currencies")}},
 		{Name: "pay_type", Required: true, Checks: []Check{PayTypeAllowed}},
-		{Name: "out_trade_no", Required: true, Checks: []Check{MaxBytes(128), PrintableNoSpace}},
-		{Name: "txdtm", Required: true, Checks: []Check{DateTime}, Default: nowInZone},
+		required(outTradeNoField),
+		txdtmField,
 		{Name: "expired_time", Checks: []Check{IntRange(5, 120)}},
 		{Name: "goods_name", Checks: []Check{MaxChars(20), MaxBytes(64)}},
-		{Name: "udid", Checks: []Check{MaxBytes(40)}},
+		udidField,
 		{Name: "return_url", Checks: []Check{AbsURL(512)}},
 		{Name: "notify_url", Checks: []Check{AbsURL(256)}},
 		{Name: "auth_code", Checks: []Check{MaxBytes(128), PrintableNoSpace}},
 	},
-	Cross: []CrossCheck{expiredTimeOnlyForQR, shortReturnURL, authCodeForCPM, goodsNameForInApp},
+	Cross:       []CrossCheck{expiredTimeOnlyForQR, shortReturnURL, authCodeForCPM, goodsNameForInApp},
+	UniqueOrder: true,
 })
 
 // QueryEndpoint is POST /trade/v1/query (API.md section 6).
@@ -27,8 +28,8 @@ var QueryEndpoint = newEndpoint(Endpoint{
 	Path:   "/trade/v1/query",
 	Method: http.MethodPost,
 	Fields: []Field{
-		{Name: "syssn", Checks: []Check{CommaList(100, MaxBytes(40), PrintableNoSpace)}},
-		{Name: "out_trade_no", Checks: []Check{CommaList(100, MaxBytes(128), PrintableNoSpace)}},
+		{Name: "syssn", Checks: []Check{CommaList(100, syssnChecks...)}},
+		{Name: "out_trade_no", Checks: []Check{CommaList(100, outTradeNoChecks...)}},
 		{Name: "pay_type", Checks: []Check{CommaList(50, PayTypeAllowed)}},
 		{Name: "respcd", Checks: []Check{Digits, MaxBytes(4)}},
 		{Name: "start_time", Checks: []Check{DateTime}},
@@ -37,8 +38,6 @@ var QueryEndpoint = newEndpoint(Endpoint{
 		{Name: "page_size", Checks: []Check{IntRange(1, 100)}},
 	},
 })
-
-func nowInZone(pol *Policy) string { return pol.now().In(pol.location()).Format(QFPayTime) }
 
 func expiredTimeOnlyForQR(p Params, _ *Policy) error {
 	if _, ok := p.Get("expired_time"); ok {

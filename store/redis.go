@@ -90,6 +90,21 @@ func (s *Redis) Delete(ctx context.Context, key string) error {
 	return nil
 }
 
+// incr counts and sets the TTL on the first count only, atomically, so a
+// window never outlives its length.
+var incr = redis.NewScript(`local n = redis.call('INCR', KEYS[1])
+if n == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
+return n`)
+
+// Incr implements Store.
+func (s *Redis) Incr(ctx context.Context, key string, ttl time.Duration) (int64, error) {
+	n, err := incr.Run(ctx, s.c, []string{s.prefix + key}, ttl.Milliseconds()).Int64()
+	if err != nil {
+		return 0, fmt.Errorf("store: redis incr: %w", err)
+	}
+	return n, nil
+}
+
 // Close releases the connection pool.
 func (s *Redis) Close() error { return s.c.Close() }
 

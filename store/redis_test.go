@@ -58,6 +58,19 @@ func conformance(t *testing.T, s Store, expire func(time.Duration)) {
 	if wins != 1 {
 		t.Fatalf("%d concurrent claims won", wins)
 	}
+	counter := key + ":count"
+	var cwg sync.WaitGroup
+	for range 20 {
+		cwg.Go(func() { _, _ = s.Incr(ctx, counter, 50*time.Millisecond) })
+	}
+	cwg.Wait()
+	if n, err := s.Incr(ctx, counter, 50*time.Millisecond); n != 21 || err != nil {
+		t.Fatalf("Incr after 20 concurrent = %d %v, want 21", n, err)
+	}
+	expire(60 * time.Millisecond)
+	if n, err := s.Incr(ctx, counter, time.Minute); n != 1 || err != nil {
+		t.Fatalf("Incr after the window = %d %v, want 1", n, err)
+	}
 }
 
 func TestStoreConformance(t *testing.T) {

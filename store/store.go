@@ -8,6 +8,7 @@ package store
 import (
 	"context"
 	"errors"
+	"strconv"
 	"sync"
 	"time"
 )
@@ -23,6 +24,9 @@ type Store interface {
 	Put(ctx context.Context, key, val string, ttl time.Duration) error
 	// Delete removes key; a missing key is not an error.
 	Delete(ctx context.Context, key string) error
+	// Incr adds one to the counter at key, creating it with ttl, and
+	// returns the new count. For fixed-window rate limits.
+	Incr(ctx context.Context, key string, ttl time.Duration) (int64, error)
 }
 
 // ErrFull means the memory store reached its bound with live entries.
@@ -117,6 +121,25 @@ func (s *Memory) Delete(_ context.Context, key string) error {
 	defer s.mu.Unlock()
 	delete(s.m, key)
 	return nil
+}
+
+// Incr implements Store.
+func (s *Memory) Incr(_ context.Context, key string, ttl time.Duration) (int64, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := s.now()
+	e, ok := s.live(key, now)
+	if !ok {
+		if !s.room(now) {
+			return 0, ErrFull
+		}
+		e = entry{val: "0", expires: now.Add(ttl)}
+	}
+	n, _ := strconv.ParseInt(e.val, 10, 64)
+	n++
+	e.val = strconv.FormatInt(n, 10)
+	s.m[key] = e
+	return n, nil
 }
 
 var _ Store = (*Memory)(nil)

@@ -29,11 +29,14 @@ type vaultSetup struct {
 	up  *upstream
 	gw  *gateway
 	seq atomic.Int64
+	// run makes out_trade_no unique across tests: the order store
+	// outlives a config, as it must.
+	run string
 }
 
 func newVaultSetup(t *testing.T) *vaultSetup {
 	t.Helper()
-	s := &vaultSetup{e: testvault.Start(t)}
+	s := &vaultSetup{e: testvault.Start(t), run: testvault.RandomID(4)}
 	s.e.Put(t, "qfpay/demo", map[string]any{"app_code": vaultApp1, "client_key": vaultKey1})
 	s.up = newUpstream(t, qfpaytest.Merchant{AppCode: vaultApp1, ClientKey: vaultKey1},
 		qfpaytest.Merchant{AppCode: vaultApp2, ClientKey: vaultKey2})
@@ -80,7 +83,7 @@ func (s *vaultSetup) pay(t *testing.T) (int, string) {
 func (s *vaultSetup) tryPay() (int, string, error) {
 	n := s.seq.Add(1)
 	resp, err := s.gw.Client.Post(s.gw.base+"/trade/v1/payment", "application/x-www-form-urlencoded",
-		strings.NewReader(fmt.Sprintf("txamt=100&txcurrcd=HKD&pay_type=801512&out_trade_no=V-%d", n)))
+		strings.NewReader(fmt.Sprintf("txamt=100&txcurrcd=HKD&pay_type=801512&out_trade_no=V-%s-%d", s.run, n)))
 	if err != nil {
 		return 0, "", err
 	}

@@ -1,0 +1,109 @@
+package caddymodule
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
+	"go.uber.org/zap"
+)
+
+const ruleRateLimit = "rate_limit"
+
+// RateLimit caps a merchant's calls to QFPay, whose own limits are 100
+// per second and 400 per minute. Counted in the qfpay app's store: per
+// replica with memory, across replicas with Redis. Zero means no limit.
+type RateLimit struct {
+	PerSecond int `json:"per_second,omitempty"`
+	PerMinute int `json:"per_minute,omitempty"`
+}
+
+// parseRateLimit reads "100/s,400/m" (either part optional); "" and
+// "off" mean no limit.
+func parseRateLimit(s string) (*RateLimit, error) {
+	s = strings.TrimSpace(s)
+	if s == "" || s == "off" {
+		return nil, nil
+	}
+	rl := new(RateLimit)
+	for part := range strings.SplitSeq(s, ",") {
+		num, unit, ok := strings.Cut(strings.TrimSpace(part), "/")
+		n, err := strconv.Atoi(num)
+		if !ok || err != nil || n <= 0 {
+			return nil, fmt.Errorf("rate_limit: %q: want <n>/s or <n>/m", part)
+		}
+		switch unit {
+		case "s":
+			rl.PerSecond = n
+		case "m":
+			rl.PerMinute = n
+		default:
+			return nil, fmt.Errorf("rate_limit: %q: unit must be s or m", part)
+		}
+	}
+	return rl, nil
+}
+
+// unmarshalRateLimit reads `rate_limit <per_second> <per_minute>` or
+// `rate_limit 100/s,400/m`; no argument or "off" means none.
+func unmarshalRateLimit(d *caddyfile.Dispenser) (*RateLimit, error) {
+	args := d.RemainingArgs()
+	switch len(args) {
+	case 0:
+		return nil, nil
+	case 1:
+		rl, err := parseRateLimit(args[0])
+		if err != nil {
+			return nil, d.Err(err.Error())
+		}
+		return rl, nil
+	case 2:
+		ps, err1 := strconv.Atoi(args[0])
+		pm, err2 := strconv.Atoi(args[1])
+		if err1 != nil || err2 != nil || ps < 0 || pm < 0 {
+			return nil, d.Errf("rate_limit: want <per_second> <per_minute>, got %q %q", args[0], args[1])
+		}
+		return &RateLimit{PerSecond: ps, PerMinute: pm}, nil
+	}
+	return nil, d.ArgErr()
+}
+
+// rateLimit counts this call in fixed windows; an excess is answered
+// locally with 429 and Retry-After, so QFPay never sees it.
+func (h *SignHandler) rateLimit(ctx context.Context) *refusal {
+	rl := h.m.RateLimit
+	if rl == nil {
+		return nil
+	}
+	now := time.Now()
+	for _, w := range []struct {
+		limit  int
+		window time.Duration
+		name   string
+	}{{rl.PerSecond, time.Second, "s"}, {rl.PerMinute, time.Minute, "m"}} {
+		if w.limit <= 0 {
+			continue
+		}
+		slot := now.UnixNano() / int64(w.window)
+		key := "rl:" + h.Merchant + ":" + w.name + ":" + strconv.FormatInt(slot, 10)
+		n, err := h.app.store.Incr(ctx, key, 2*w.window)
+		if err != nil {
+			if h.OnStoreError == storeErrorAllow {
+				h.logger.Warn("state store unavailable; rate limit not applied (on_store_error allow)", zap.Error(err))
+				return nil
+			}
+			return &refusal{Status: http.StatusServiceUnavailable, Rule: ruleStore, Error: "the rate-limit store is unavailable; nothing was sent to QFPay"}
+		}
+		if n > int64(w.limit) {
+			end := time.Unix(0, (slot+1)*int64(w.window))
+			return &refusal{Status: http.StatusTooManyRequests, Rule: ruleRateLimit,
+				Error:      fmt.Sprintf("more than %d requests per %s for this merchant; nothing was sent to QFPay", w.limit, w.window),
+				retryAfter: max(1, int(time.Until(end).Seconds()+0.999))}
+		}
+	}
+	return nil
+}

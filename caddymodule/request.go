@@ -1,0 +1,99 @@
+package caddymodule
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"mime"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/qfsign/qfsign/signer"
+)
+
+// Shaping the request: which paths are signed, what body is accepted,
+// and how the signed bytes replace the caller's.
+
+// route admits only the exact paths and methods the gateway signs for:
+// it is never a signing oracle for arbitrary requests.
+func (h *SignHandler) route(r *http.Request) (*signer.Endpoint, *refusal) {
+	ep, ok := signer.LookupEndpoint(r.URL.Path)
+	if !ok || r.URL.EscapedPath() != ep.Path || !h.allowed[ep.Path] {
+		return nil, &refusal{Status: http.StatusNotFound, Error: "the gateway does not sign this path", Rule: rulePath}
+	}
+	if r.Method != ep.Method {
+		return nil, &refusal{Status: http.StatusMethodNotAllowed, Error: "use " + ep.Method + " for this path", Rule: ruleMethod}
+	}
+	// QFPay may read query parameters too; they would be unsigned.
+	if ep.Method != http.MethodGet && r.URL.RawQuery != "" {
+		return nil, &refusal{Status: http.StatusBadRequest, Error: "send the fields in the form body, not the query string", Rule: ruleQueryString}
+	}
+	return ep, nil
+}
+
+func checkContentType(ct string) (*signer.Charset, *refusal) {
+	unsupported := &refusal{Status: http.StatusUnsupportedMediaType,
+		Error: "Content-Type must be application/x-www-form-urlencoded", Rule: ruleContentType}
+	mt, params, err := mime.ParseMediaType(ct)
+	if err != nil || mt != "application/x-www-form-urlencoded" {
+		return nil, unsupported
+	}
+	cs, err := signer.LookupCharset(params["charset"])
+	if fe, ok := signer.AsFieldError(err); ok {
+		return nil, fromFieldError(http.StatusUnsupportedMediaType, fe)
+	}
+	return cs, nil
+}
+
+func readBody(r *http.Request, limit int64) ([]byte, *refusal) {
+	if r.ContentLength > limit {
+		return nil, tooLarge(limit)
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, limit))
+	if err != nil {
+		if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
+			return nil, tooLarge(limit)
+		}
+		return nil, &refusal{Status: http.StatusBadRequest, Error: "the request body could not be read", Rule: ruleBodyRead}
+	}
+	return body, nil
+}
+
+func tooLarge(limit int64) *refusal {
+	return &refusal{Status: http.StatusRequestEntityTooLarge,
+		Error: "the body is larger than " + strconv.FormatInt(limit, 10) + " bytes", Rule: ruleBodyTooLarge}
+}
+
+// stripQFHeaders removes every header a caller sent under the given
+// canonical prefixes: only the gateway speaks for the merchant.
+func stripQFHeaders(h http.Header, prefixes ...string) {
+	for name := range h {
+		for _, p := range prefixes {
+			if strings.HasPrefix(name, p) {
+				delete(h, name)
+			}
+		}
+	}
+}
+
+// setSigned replaces the body with exactly the signed bytes.
+func setSigned(r *http.Request, body []byte, appCode, sig string, st signer.SignType) {
+	setSignedHeaders(r, appCode, sig, st)
+	r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	r.ContentLength = int64(len(body))
+	r.TransferEncoding = nil
+	r.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }
+	r.Header.Set("Content-Length", strconv.Itoa(len(body)))
+}
+
+func setSignedHeaders(r *http.Request, appCode, sig string, st signer.SignType) {
+	r.Header.Set(headerAppCode, appCode)
+	r.Header.Set(headerSign, sig)
+	if v := st.Header(); v != "" {
+		r.Header.Set(headerSignType, v)
+	}
+	// The log reads QFPay's answer; let the transport handle compression.
+	r.Header.Del("Accept-Encoding")
+}
