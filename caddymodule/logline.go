@@ -54,6 +54,9 @@ func (h *SignHandler) logTransaction(r *http.Request, t *txn, cw *captureWriter,
 			status = he.StatusCode
 		}
 	}
+	if t.upErr != nil {
+		level = zapcore.ErrorLevel
+	}
 	ce := h.logger.Check(level, "transaction")
 	if ce == nil {
 		return
@@ -67,11 +70,16 @@ func (h *SignHandler) logTransaction(r *http.Request, t *txn, cw *captureWriter,
 		zap.String("syssn", a.Syssn),
 		zap.String("kid", t.kid),
 		zap.Bool("resent_1108", t.resent),
+		zap.String("order", t.order),
+		zap.Int("queries", t.queries),
 		zap.Duration("validate", t.validate),
 		zap.Duration("sign", t.sign),
 		zap.Duration("upstream", upstream),
 		zap.Duration("total", time.Since(t.start)),
 	)
+	if err == nil {
+		err = t.upErr
+	}
 	if err != nil {
 		fields = append(fields, zap.Error(err))
 	}

@@ -85,11 +85,11 @@ func (c *StoreConfig) provision() (store.Store, string, error) {
 //		timeout  <duration>
 //	}
 func unmarshalStore(d *caddyfile.Dispenser) (*StoreConfig, error) {
-	c := new(StoreConfig)
-	if !d.NextArg() {
-		return nil, d.ArgErr()
+	c := &StoreConfig{Backend: "memory"}
+	// No argument is memory, as an empty environment variable gives.
+	if d.NextArg() {
+		c.Backend = d.Val()
 	}
-	c.Backend = d.Val()
 	if strings.HasPrefix(c.Backend, "redis://") {
 		if err := c.fromURL(c.Backend); err != nil {
 			return nil, d.Err(err.Error())
@@ -126,7 +126,10 @@ func unmarshalStore(d *caddyfile.Dispenser) (*StoreConfig, error) {
 // placeholder, never in a URL that lands in the JSON config.
 func (c *StoreConfig) fromURL(raw string) error {
 	u, err := url.Parse(raw)
-	if err != nil || u.Host == "" || u.User != nil || u.RawQuery != "" {
+	if strings.Contains(raw, "@") {
+		return fmt.Errorf("store: want redis://host:port[/db] without credentials; put the password in the password option as a placeholder")
+	}
+	if err != nil || u.Host == "" || u.RawQuery != "" {
 		return fmt.Errorf("store: want redis://host:port[/db] without credentials, got %q", raw)
 	}
 	c.Backend, c.Address = "redis", u.Host

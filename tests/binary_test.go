@@ -15,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/qfsign/qfsign/internal/testredis"
+	"github.com/qfsign/qfsign/internal/testvault"
 	"github.com/qfsign/qfsign/qfpaytest"
 )
 
@@ -228,4 +230,43 @@ func (b *syncBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.String()
+}
+
+// TestExampleSafetyFromEnvironment: Caddyfile.example's QFSIGN_STORE,
+// QFSIGN_RATE_LIMIT and QFSIGN_RESOLVE_PENDING take effect.
+func TestExampleSafetyFromEnvironment(t *testing.T) {
+	listen, logs := startExample(t, "QFSIGN_STORE=redis://"+testredis.Addr(t)+"/0",
+		"QFSIGN_RATE_LIMIT=100/s,3/m", "QFSIGN_RESOLVE_PENDING=5s")
+	if sec := time.Now().Second(); sec >= 55 {
+		time.Sleep(time.Duration(61-sec) * time.Second) // keep the minute window whole
+	}
+	form := "txamt=1500&txcurrcd=HKD&pay_type=801101&out_trade_no=EXS-" + testvault.RandomID(4)
+	var got []string
+	for range 4 {
+		resp, err := http.Post("http://"+listen+"/trade/v1/payment", "application/x-www-form-urlencoded", strings.NewReader(form))
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		got = append(got, fmt.Sprintf("%d/%s", resp.StatusCode, resp.Header.Get("X-Qfsign-Replayed")))
+	}
+	// Replays never reach QFPay, so they do not count against its limit.
+	if strings.Join(got, " ") != "200/ 200/true 200/true 200/true" {
+		t.Fatalf("double submits: %v\n%s", got, logs.String())
+	}
+	var limited int
+	for i := range 4 {
+		resp, err := http.Post("http://"+listen+"/trade/v1/query", "application/x-www-form-urlencoded", strings.NewReader(fmt.Sprintf("out_trade_no=Q%d", i)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode == http.StatusTooManyRequests && resp.Header.Get("Retry-After") != "" {
+			limited++
+		}
+	}
+	if limited != 2 {
+		t.Fatalf("%d of 4 queries limited after 1 payment with 3/m, want 2", limited)
+	}
 }
