@@ -108,20 +108,42 @@ func TestCaptureWriterStreamsAndBounds(t *testing.T) {
 	}
 }
 
+// BenchmarkSignHandler: a new payment (validate, sign, guard claim and
+// record in the memory store), a replayed one, and an unguarded query.
 func BenchmarkSignHandler(b *testing.B) {
-	h := testHandler(b)
 	next := caddyhttp.HandlerFunc(func(w http.ResponseWriter, r *http.Request) error {
 		_, _ = io.Copy(io.Discard, r.Body)
 		_, _ = io.WriteString(w, answer)
 		return nil
 	})
-	const body = "txamt=1500&txcurrcd=HKD&pay_type=801101&out_trade_no=ORDER-20251117-000001&goods_name=%E6%B8%AC%E8%A9%A6&txdtm=2025-11-17+18%3A00%3A00"
-	b.ReportAllocs()
-	for b.Loop() {
-		rec := httptest.NewRecorder()
-		if err := h.ServeHTTP(rec, newRequest(body), next); err != nil || rec.Code != 200 {
-			b.Fatal(err, rec.Code)
-		}
+	const form = "txamt=1500&txcurrcd=HKD&pay_type=801101&goods_name=%E6%B8%AC%E8%A9%A6&txdtm=2025-11-17+18%3A00%3A00&out_trade_no=ORDER-"
+	for _, bb := range []struct {
+		name string
+		body func(i int) string
+	}{
+		{"new_payment", func(i int) string { return form + strconv.Itoa(i) }},
+		{"replayed_payment", func(int) string { return form + "SAME" }},
+		{"query", func(int) string { return "out_trade_no=ORDER-1" }},
+	} {
+		b.Run(bb.name, func(b *testing.B) {
+			h := testHandler(b)
+			h.app.store = store.NewMemory(1 << 30) // the default bound would refuse a long run
+			path := "/trade/v1/payment"
+			if bb.name == "query" {
+				path = "/trade/v1/query"
+			}
+			b.ReportAllocs()
+			i := 0
+			for b.Loop() {
+				i++
+				r := newRequest(bb.body(i))
+				r.URL.Path = path
+				rec := httptest.NewRecorder()
+				if err := h.ServeHTTP(rec, r, next); err != nil || rec.Code != 200 {
+					b.Fatal(err, rec.Code, rec.Body.String())
+				}
+			}
+		})
 	}
 }
 

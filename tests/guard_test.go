@@ -190,3 +190,37 @@ func TestUnreachableQFPayReleasesTheOrder(t *testing.T) {
 		}
 	}
 }
+
+// What QFPay answered decides whether a retry may reach it again.
+func TestOutcomeDecidesRetry(t *testing.T) {
+	tests := []struct {
+		name     string
+		outcome  qfpaytest.Outcome
+		payments int    // reaching QFPay over two identical requests
+		second   string // how the second is answered
+	}{
+		{name: "HTTP 429: not taken, retry goes through", outcome: qfpaytest.Outcome{HTTPStatus: 429}, payments: 2, second: ""},
+		{name: "1108 signature: not taken", outcome: qfpaytest.Outcome{Respcd: "1108"}, payments: 2, second: ""},
+		{name: "1295 congestion: not taken", outcome: qfpaytest.Outcome{Respcd: "1295"}, payments: 2, second: ""},
+		{name: "1102 duplicate: final, replayed", outcome: qfpaytest.Outcome{Respcd: "1102"}, payments: 1, second: "replayed"},
+		{name: "1294 risk: final, replayed", outcome: qfpaytest.Outcome{Respcd: "1294"}, payments: 1, second: "replayed"},
+		{name: "HTTP 500 with respcd 1100 busy: not taken", outcome: qfpaytest.Outcome{HTTPStatus: 500}, payments: 2, second: ""},
+		{name: "1143 pending: queried", outcome: qfpaytest.Outcome{Respcd: "1143", FinalRespcd: "0000"}, payments: 1, second: "query"},
+		{name: "reset after sending: unknown, queried", outcome: qfpaytest.Outcome{ResetConn: true}, payments: 1, second: "query"},
+	}
+	s := newGuardSetup(t, storeMemory, "", "")
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			otn := s.otn(fmt.Sprint("o", i))
+			tt.outcome.OutTradeNo = otn
+			s.double.Script(tt.outcome)
+			before := s.double.CountPath("/trade/v1/payment")
+			s.pay(t, payForm(otn, 1500))
+			r := s.pay(t, payForm(otn, 1500))
+			how := map[bool]string{true: "replayed"}[r.replayed == "true"] + map[bool]string{true: "query"}[r.resolved == "query"]
+			if n := s.double.CountPath("/trade/v1/payment") - before; n != tt.payments || how != tt.second {
+				t.Fatalf("payments %d, second answered %q (%d %s); want %d, %q", n, how, r.status, r.body, tt.payments, tt.second)
+			}
+		})
+	}
+}
