@@ -249,7 +249,6 @@ func TestStoreOptionParse(t *testing.T) {
 		t.Fatalf("parsed %+v", s)
 	}
 	for input, want := range map[string]string{
-		"qfpay {\nstore\n}":                            "wrong argument count",
 		"qfpay {\nstore disk\n}":                       "memory or redis",
 		"qfpay {\nstore memory extra\n}":               "wrong argument count",
 		"qfpay {\nstore redis\n}":                      "wrong argument count",

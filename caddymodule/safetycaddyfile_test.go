@@ -108,6 +108,11 @@ func TestRateLimitAndStoreURLParse(t *testing.T) {
 				t.Errorf("store = %+v", s)
 			}
 		}},
+		{name: "store without argument (empty variable) is memory", input: "qfpay {\nstore\n}", check: func(t *testing.T, a *App) {
+			if a.Store == nil || a.Store.Backend != "memory" {
+				t.Errorf("store = %+v", a.Store)
+			}
+		}},
 		{name: "rate_limit unit", input: `qfpay { merchant m { rate_limit 5/h } }`, wantErr: "unit must be s or m"},
 		{name: "rate_limit zero", input: `qfpay { merchant m { rate_limit 0/s } }`, wantErr: "want <n>/s or <n>/m"},
 		{name: "rate_limit words", input: `qfpay { merchant m { rate_limit a b } }`, wantErr: "want <per_second> <per_minute>"},
