@@ -156,7 +156,8 @@ func (c *Cache) fetch() (*Credentials, error) {
 	creds, err := c.src.Fetch(ctx)
 	cancel()
 	if c.cfg.OnFetch != nil {
-		c.cfg.OnFetch(&creds, err)
+		// Observers see the outcome after the cache holds it.
+		defer c.cfg.OnFetch(&creds, err)
 	}
 	if err != nil {
 		msg := err.Error()
