@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/qfsign/qfsign/qfpaytest"
 )
@@ -28,6 +29,21 @@ func TestPendingResolvedByQuery(t *testing.T) {
 			t.Fatalf("a final resolution is recorded: %+v", again)
 		}
 	})
+}
+
+// The answer is lost after sending: with resolve_pending the same request
+// is answered by a query, within the caller's wait.
+func TestLostAnswerResolvedByQuery(t *testing.T) {
+	s := newGuardSetup(t, storeMemory, "resolve_pending 5s 50ms\nresponse_timeout 300ms", "")
+	otn := s.otn("lost")
+	s.double.Script(qfpaytest.Outcome{OutTradeNo: otn, Hang: true})
+	r := s.pay(t, payForm(otn, 1500))
+	if r.status != 200 || r.resolved != "query" || r.field("respcd") != "0000" || r.field("syssn") == "" {
+		t.Fatalf("lost answer: %+v", r)
+	}
+	if p, q := s.double.CountPath("/trade/v1/payment"), s.double.CountPath("/trade/v1/query"); p != 1 || q != 1 {
+		t.Fatalf("QFPay saw %d payments and %d queries, want 1 and 1", p, q)
+	}
 }
 
 // Still pending at the deadline: the caller gets the last pending state;
@@ -132,6 +148,40 @@ http://%s {
 	}
 }
 
+// With Redis the merchant's rate limit holds across replicas.
+func TestRateLimitAcrossReplicas(t *testing.T) {
+	store := storeRedis(t)
+	s := newGuardSetup(t, store, "", "rate_limit 0 3")
+	listen := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	cfg := fmt.Sprintf(`{
+	admin localhost:%d
+	qfpay {
+		environment %s
+		%s
+		%s
+	}
+}
+http://%s {
+	bind 127.0.0.1
+	route /trade/v1/* {
+		qfpay_gateway shop
+	}
+}
+`, freePort(t), s.url, store, merchantBlock("shop", "rate_limit 0 3"), listen)
+	startBinaryConfig(t, cfg, listen, "QFSIGN_TEST_APPCODE="+testAppCode, "QFSIGN_TEST_KEY="+testKey)
+	if sec := time.Now().Second(); sec >= 55 {
+		time.Sleep(time.Duration(61-sec) * time.Second) // keep the minute window whole
+	}
+	b := &guardSetup{gw: &gateway{Tester: s.gw.Tester, base: "http://" + listen}}
+	var got []int
+	for i, g := range []*guardSetup{s, b, s, b} {
+		got = append(got, g.send(t, http.MethodPost, "/trade/v1/query", fmt.Sprintf("out_trade_no=RL%d", i)).status)
+	}
+	if fmt.Sprint(got) != "[200 200 200 429]" || s.double.Count() != 3 {
+		t.Fatalf("statuses %v, QFPay saw %d; want [200 200 200 429] and 3", got, s.double.Count())
+	}
+}
+
 // startBinaryConfig runs the built binary on a Caddyfile until the test ends.
 func startBinaryConfig(t *testing.T, cfg, listen string, env ...string) {
 	t.Helper()
@@ -142,11 +192,19 @@ func startBinaryConfig(t *testing.T, cfg, listen string, env ...string) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cmd := exec.CommandContext(ctx, qfsignBinary(t), "run", "--config", path, "--adapter", "caddyfile")
 	cmd.Env = append(cleanEnv(), env...)
+	out := new(syncBuffer)
+	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
 	exited := make(chan struct{})
 	go func() { _ = cmd.Wait(); close(exited) }()
-	t.Cleanup(func() { cancel(); <-exited })
+	t.Cleanup(func() {
+		cancel()
+		<-exited
+		if t.Failed() {
+			t.Logf("replica output:\n%s", out.String())
+		}
+	})
 	waitListening(t, listen, exited)
 }
