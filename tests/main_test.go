@@ -5,6 +5,7 @@ package tests
 import (
 	"fmt"
 	"os"
+	"strconv"
 	"testing"
 
 	"github.com/caddyserver/caddy/v2/caddytest"
@@ -14,8 +15,9 @@ import (
 )
 
 // adminPort is this package's own, so a Caddy of another package or of
-// the developer is never configured by mistake.
-const adminPort = 2931
+// the developer is never configured by mistake. QFSIGN_TEST_ADMIN_PORT
+// moves it, so two runs of this package can share a machine.
+var adminPort = 2931
 
 // Test credentials: distinctive, so that the leak scan cannot miss them.
 const (
@@ -35,6 +37,9 @@ func TestMain(m *testing.M) {
 	os.Setenv("XDG_DATA_HOME", dir)
 	os.Setenv("QFSIGN_TEST_APPCODE", testAppCode)
 	os.Setenv("QFSIGN_TEST_KEY", testKey)
+	if p, err := strconv.Atoi(os.Getenv("QFSIGN_TEST_ADMIN_PORT")); err == nil && p > 0 {
+		adminPort = p
+	}
 	caddytest.Default.AdminPort = adminPort
 	caddytest.Default.Certificates = nil
 	code := m.Run()
