@@ -210,17 +210,14 @@ func (a *App) Cleanup() error {
 	return nil
 }
 
-// Ready reports each merchant's key: whether it is usable, its kid, its
-// age. The operations probes read it.
-func (a *App) Ready() (bool, map[string]keys.Status) {
-	all := true
+// statuses reports each merchant's key for the probes: usable, loaded
+// once, refresher alive, kid and age.
+func (a *App) statuses() map[string]keys.Status {
 	st := make(map[string]keys.Status, len(a.Merchants))
 	for name, m := range a.Merchants {
-		s := m.status()
-		all = all && s.Ready
-		st[name] = s
+		st[name] = m.status()
 	}
-	return all, st
+	return st
 }
 
 // merchant returns a configured merchant or an error naming it.

@@ -82,7 +82,7 @@ func (h *SignHandler) guardBegin(ctx context.Context, t *txn) (guardAction, *ord
 	rec := orderRecord{State: stateInFlight, Hash: t.orderHash, At: time.Now().Unix()}
 	claimed, err := h.app.store.Claim(ctx, t.orderKey, rec.encode(), h.orderTTL())
 	if err != nil {
-		return h.storeFailed(t, err)
+		return h.storeFailed(t, "claim", err)
 	}
 	if claimed {
 		t.guarded, t.order = true, "new"
@@ -90,7 +90,7 @@ func (h *SignHandler) guardBegin(ctx context.Context, t *txn) (guardAction, *ord
 	}
 	raw, found, err := h.app.store.Get(ctx, t.orderKey)
 	if err != nil {
-		return h.storeFailed(t, err)
+		return h.storeFailed(t, "get", err)
 	}
 	var prev orderRecord
 	if !found || json.Unmarshal([]byte(raw), &prev) != nil {
@@ -118,7 +118,8 @@ func inProgress() *refusal {
 }
 
 // storeFailed fails closed unless the operator chose on_store_error allow.
-func (h *SignHandler) storeFailed(t *txn, err error) (guardAction, *orderRecord, *refusal) {
+func (h *SignHandler) storeFailed(t *txn, op string, err error) (guardAction, *orderRecord, *refusal) {
+	storeErrorsTotal.WithLabelValues(op).Inc()
 	if h.OnStoreError == storeErrorAllow {
 		t.order = "unguarded"
 		h.logger.Warn("state store unavailable; forwarding without the out_trade_no guard (on_store_error allow)", zap.Error(err))
@@ -149,6 +150,7 @@ func (h *SignHandler) guardFinish(ctx context.Context, t *txn, res *upstreamResu
 		err = h.putOrder(ctx, t, orderRecord{State: orderDone, Status: res.status, Type: res.header.Get("Content-Type"), Body: string(res.body)})
 	}
 	if err != nil {
+		storeErrorsTotal.WithLabelValues("record").Inc()
 		h.logger.Error("order outcome not recorded; the out_trade_no stays in flight until resolved by query",
 			zap.String("out_trade_no", t.orderKey), zap.Error(err))
 	}

@@ -30,7 +30,7 @@ func (h *SignHandler) baseFields(r *http.Request, t *txn) []zap.Field {
 }
 
 func (h *SignHandler) logRefusal(r *http.Request, t *txn) {
-	refusalsTotal.WithLabelValues(h.Merchant, t.refusal.Rule).Inc()
+	h.observeRefusal(t)
 	ce := h.logger.Check(zapcore.InfoLevel, "refused")
 	if ce == nil {
 		return
@@ -57,15 +57,20 @@ func (h *SignHandler) logTransaction(r *http.Request, t *txn, cw *captureWriter,
 	if t.upErr != nil {
 		level = zapcore.ErrorLevel
 	}
+	a := cw.answer()
+	class := string(signer.ClassifyRespcd(a.Respcd))
+	if err != nil || t.upErr != nil {
+		class = "upstream_error"
+	}
+	h.observeTransaction(t, class, upstream)
 	ce := h.logger.Check(level, "transaction")
 	if ce == nil {
 		return
 	}
-	a := cw.answer()
 	fields := append(h.baseFields(r, t),
 		zap.Int("status", status),
 		zap.String("respcd", a.Respcd),
-		zap.String("resp_class", string(signer.ClassifyRespcd(a.Respcd))),
+		zap.String("resp_class", class),
 		zap.String("resperr", a.Resperr),
 		zap.String("syssn", a.Syssn),
 		zap.String("kid", t.kid),

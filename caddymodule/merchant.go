@@ -9,14 +9,15 @@ import (
 	"github.com/caddyserver/caddy/v2"
 
 	"github.com/qfsign/qfsign/keys"
+	"github.com/qfsign/qfsign/qfpaytest"
 	"github.com/qfsign/qfsign/signer"
 )
 
 // Demo credentials for the embedded environment only: nothing real can be
-// paid with them, so they may be defaults.
+// paid with them, so they may be defaults. `qfsign sandbox` uses the same.
 const (
-	demoAppCode   = "DEMO0000APPCODE0000000000000000"
-	demoClientKey = "DEMO-embedded-client-key-not-a-secret"
+	demoAppCode   = qfpaytest.DemoAppCode
+	demoClientKey = qfpaytest.DemoClientKey
 )
 
 // Merchant is one QFPay merchant account as configured.
@@ -144,7 +145,7 @@ func (m *Merchant) status() keys.Status {
 	if err != nil {
 		return keys.Status{LastError: err.Error()}
 	}
-	return keys.Status{Ready: true, KID: c.KID()}
+	return keys.Status{Ready: true, Loaded: true, Alive: true, KID: c.KID()}
 }
 
 func isPlaceholder(s string) bool {

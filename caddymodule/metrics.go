@@ -2,6 +2,7 @@ package caddymodule
 
 import (
 	"errors"
+	"time"
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/prometheus/client_golang/prometheus"
@@ -21,8 +22,40 @@ var (
 	refusalsTotal = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Namespace: "qfsign",
 		Name:      "sign_refusals_total",
-		Help:      "Application requests refused before signing, by merchant and rule.",
-	}, []string{"merchant", "rule"})
+		Help:      "Application requests refused before anything was sent, by merchant, endpoint, field (other when not a known field) and rule.",
+	}, []string{"merchant", "endpoint", "field", "rule"})
+	requestsTotal = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: "qfsign",
+		Name:      "requests_total",
+		Help:      "Requests answered by qfpay_sign, by merchant, endpoint and outcome: QFPay's respcd class, refused, or upstream_error.",
+	}, []string{"merchant", "endpoint", "outcome"})
+	upstreamSeconds = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Namespace: "qfsign",
+		Name:      "upstream_duration_seconds",
+		Help:      "Time from forwarding to QFPay's answer (queries for pending orders included), by merchant and endpoint.",
+		Buckets:   []float64{.01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30},
+	}, []string{"merchant", "endpoint"})
+	signSeconds = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Namespace: "qfsign",
+		Name:      "sign_duration_seconds",
+		Help:      "Time to read, validate and sign a request, by merchant.",
+		Buckets:   []float64{1e-6, 2.5e-6, 5e-6, 1e-5, 2.5e-5, 5e-5, 1e-4, 2.5e-4, 1e-3, 1e-2},
+	}, []string{"merchant"})
+	ordersTotal = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: "qfsign",
+		Name:      "orders_total",
+		Help:      "out_trade_no guard decisions by merchant and outcome: new, replayed, resolved_by_query, in_progress, reused, unguarded.",
+	}, []string{"merchant", "outcome"})
+	pendingTotal = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: "qfsign",
+		Name:      "pending_resolutions_total",
+		Help:      "Resolutions of pending or unknown orders by query, by merchant and result: final, still_pending, error.",
+	}, []string{"merchant", "result"})
+	storeErrorsTotal = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: "qfsign",
+		Name:      "store_errors_total",
+		Help:      "State store errors by operation.",
+	}, []string{"op"})
 	keyFetchesTotal = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Namespace: "qfsign",
 		Name:      "key_fetches_total",
@@ -53,7 +86,8 @@ func registerMetrics(ctx caddy.Context) error {
 	if reg == nil {
 		return nil
 	}
-	for _, c := range []prometheus.Collector{notificationsTotal, refusalsTotal, responseSigTotal, keyFetchesTotal, keyLoadedSeconds} {
+	for _, c := range []prometheus.Collector{notificationsTotal, refusalsTotal, responseSigTotal, keyFetchesTotal, keyLoadedSeconds,
+		requestsTotal, upstreamSeconds, signSeconds, ordersTotal, pendingTotal, storeErrorsTotal} {
 		if err := reg.Register(c); err != nil {
 			if _, ok := errors.AsType[prometheus.AlreadyRegisteredError](err); !ok {
 				return err
@@ -61,4 +95,44 @@ func registerMetrics(ctx caddy.Context) error {
 		}
 	}
 	return nil
+}
+
+// endpointLabel is the signed path, or "other" before routing succeeded.
+func endpointLabel(t *txn) string {
+	if t.ep == nil {
+		return "other"
+	}
+	return t.ep.Path
+}
+
+// fieldLabel keeps caller-chosen names out of label values.
+func fieldLabel(t *txn, field string) string {
+	if field == "" || (t.ep != nil && t.ep.Known(field)) {
+		return field
+	}
+	return "other"
+}
+
+// observeTransaction feeds the per-request families from the log line's data.
+func (h *SignHandler) observeTransaction(t *txn, class string, upstream time.Duration) {
+	ep := endpointLabel(t)
+	requestsTotal.WithLabelValues(h.Merchant, ep, class).Inc()
+	signSeconds.WithLabelValues(h.Merchant).Observe((t.validate + t.sign).Seconds())
+	if upstream > 0 {
+		upstreamSeconds.WithLabelValues(h.Merchant, ep).Observe(upstream.Seconds())
+	}
+	if t.order != "" {
+		ordersTotal.WithLabelValues(h.Merchant, t.order).Inc()
+	}
+}
+
+// observeRefusal counts a refused request in both families.
+func (h *SignHandler) observeRefusal(t *txn) {
+	rf := t.refusal
+	ep := endpointLabel(t)
+	refusalsTotal.WithLabelValues(h.Merchant, ep, fieldLabel(t, rf.Field), rf.Rule).Inc()
+	requestsTotal.WithLabelValues(h.Merchant, ep, "refused").Inc()
+	if rf.Rule == ruleInProgress || rf.Rule == ruleReused {
+		ordersTotal.WithLabelValues(h.Merchant, rf.Rule).Inc()
+	}
 }

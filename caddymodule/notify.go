@@ -121,6 +121,7 @@ func (h *NotifyHandler) deliver(w http.ResponseWriter, r *http.Request, body []b
 	key := "notify:" + h.Merchant + ":" + n.Syssn + ":" + n.NotifyType
 	claimed, err := h.app.store.Claim(ctx, key, stateInFlight, inFlightTTL)
 	if err != nil {
+		storeErrorsTotal.WithLabelValues("claim").Inc()
 		(&refusal{Status: http.StatusServiceUnavailable, Error: "state store unavailable", Rule: ruleStore}).write(w)
 		return ruleStore, http.StatusServiceUnavailable
 	}
@@ -144,6 +145,7 @@ func (h *NotifyHandler) deliver(w http.ResponseWriter, r *http.Request, body []b
 		return ruleApp, http.StatusBadGateway
 	}
 	if err := h.app.store.Put(ctx, key, stateAcked, defaultAckTTL); err != nil {
+		storeErrorsTotal.WithLabelValues("record").Inc()
 		h.logger.Error("recording the acknowledgement failed; QFPay may deliver again", zap.Error(err))
 	}
 	writeAck(w)

@@ -49,9 +49,11 @@ func (h *SignHandler) resolve(ctx context.Context, t *txn, base []byte) ([]byte,
 		if err == nil {
 			final := signer.ClassifyRespcd(stringField(row, "respcd")) != signer.ClassPending
 			if final || !time.Now().Add(interval).Before(deadline) {
+				pendingTotal.WithLabelValues(h.Merchant, map[bool]string{true: "final", false: "still_pending"}[final]).Inc()
 				return mergeRow(base, row), final, nil
 			}
 		} else if !time.Now().Add(interval).Before(deadline) {
+			pendingTotal.WithLabelValues(h.Merchant, "error").Inc()
 			return nil, false, err
 		}
 		select {

@@ -92,6 +92,7 @@ func (h *SignHandler) rateLimit(ctx context.Context) *refusal {
 		key := "rl:" + h.Merchant + ":" + w.name + ":" + strconv.FormatInt(slot, 10)
 		n, err := h.app.store.Incr(ctx, key, 2*w.window)
 		if err != nil {
+			storeErrorsTotal.WithLabelValues("incr").Inc()
 			if h.OnStoreError == storeErrorAllow {
 				h.logger.Warn("state store unavailable; rate limit not applied (on_store_error allow)", zap.Error(err))
 				return nil

@@ -27,6 +27,8 @@ type CacheConfig struct {
 	// self-heal), so a wrong key cannot turn traffic into Vault load.
 	// Default 5s.
 	RefetchMin time.Duration
+	// FetchTimeout bounds one fetch, logins included. Default 30s.
+	FetchTimeout time.Duration
 	// Name labels log lines (the secret's path, never a value).
 	Name string
 	// OnFetch, if set, observes every fetch outcome (for metrics).
@@ -46,6 +48,7 @@ func (c CacheConfig) withDefaults() CacheConfig {
 	def(&c.RetryMin, time.Second)
 	def(&c.RetryMax, 30*time.Second)
 	def(&c.RefetchMin, 5*time.Second)
+	def(&c.FetchTimeout, 30*time.Second)
 	if c.Now == nil {
 		c.Now = time.Now
 	}
@@ -68,6 +71,10 @@ type Cache struct {
 
 	cur     atomic.Pointer[entry]
 	lastErr atomic.Pointer[string]
+	// Heartbeat for liveness, in Unix nanoseconds: when the loop's next
+	// attempt is due, and when the fetch in progress started (0: none).
+	due      atomic.Int64
+	fetching atomic.Int64
 
 	fetchMu     sync.Mutex // one fetch at a time
 	lastRefetch time.Time  // under refetchMu
@@ -118,13 +125,17 @@ func (c *Cache) loop() {
 			return
 		case <-t.C:
 		}
-		if _, err := c.fetch(); err != nil {
+		next := jitter(c.cfg.Refresh)
+		creds, err := c.fetch()
+		if err != nil {
 			failures++
-			t.Reset(c.backoff(failures))
-			continue
+			next = c.backoff(failures)
+		} else {
+			failures = 0
 		}
-		failures = 0
-		t.Reset(jitter(c.cfg.Refresh))
+		c.due.Store(c.cfg.Now().Add(next).UnixNano())
+		c.observe(creds, err)
+		t.Reset(next)
 	}
 }
 
@@ -145,7 +156,9 @@ func jitter(d time.Duration) time.Duration {
 func (c *Cache) fetch() (*Credentials, error) {
 	c.fetchMu.Lock()
 	defer c.fetchMu.Unlock()
-	ctx, cancel := context.WithCancel(context.Background())
+	c.fetching.Store(c.cfg.Now().UnixNano())
+	defer c.fetching.Store(0)
+	ctx, cancel := context.WithTimeout(context.Background(), c.cfg.FetchTimeout)
 	go func() {
 		select {
 		case <-c.stop:
@@ -155,10 +168,6 @@ func (c *Cache) fetch() (*Credentials, error) {
 	}()
 	creds, err := c.src.Fetch(ctx)
 	cancel()
-	if c.cfg.OnFetch != nil {
-		// Observers see the outcome after the cache holds it.
-		defer c.cfg.OnFetch(&creds, err)
-	}
 	if err != nil {
 		msg := err.Error()
 		c.lastErr.Store(&msg)
@@ -172,6 +181,13 @@ func (c *Cache) fetch() (*Credentials, error) {
 		c.log.Info("key loaded", zap.String("secret", c.cfg.Name), zap.String("kid", creds.KID()))
 	}
 	return &creds, nil
+}
+
+// observe reports a fetch once the cache and its schedule reflect it.
+func (c *Cache) observe(creds *Credentials, err error) {
+	if c.cfg.OnFetch != nil {
+		c.cfg.OnFetch(creds, err)
+	}
 }
 
 // Current returns the credentials to sign with, or ErrNoKey/ErrStale.
@@ -203,15 +219,22 @@ func (c *Cache) Refetch(kid string) (*Credentials, error) {
 	if recent {
 		return c.Current()
 	}
-	if _, err := c.fetch(); err != nil {
+	creds, err := c.fetch()
+	c.observe(creds, err)
+	if err != nil {
 		return nil, err
 	}
 	return c.Current()
 }
 
-// Status is a snapshot for readiness probes.
+// Status is a snapshot for the probes.
 type Status struct {
+	// Ready: a usable key now. Loaded: a key was fetched at least once.
+	// Alive: the refresher is not stuck (a fetch over its timeout, or an
+	// attempt long overdue).
 	Ready     bool          `json:"ready"`
+	Loaded    bool          `json:"loaded"`
+	Alive     bool          `json:"alive"`
 	KID       string        `json:"kid,omitempty"`
 	Age       time.Duration `json:"-"`
 	LastError string        `json:"last_error,omitempty"`
@@ -224,9 +247,21 @@ func (c *Cache) Status() Status {
 		s.KID, s.Age = e.creds.KID(), c.cfg.Now().Sub(e.at)
 	}
 	_, err := c.Current()
-	s.Ready = err == nil
+	s.Ready, s.Loaded, s.Alive = err == nil, s.KID != "", c.alive()
 	if p := c.lastErr.Load(); p != nil {
 		s.LastError = *p
 	}
 	return s
+}
+
+// overdue is how late the loop may be before it counts as stuck.
+const overdue = 30 * time.Second
+
+func (c *Cache) alive() bool {
+	now := c.cfg.Now().UnixNano()
+	if f := c.fetching.Load(); f != 0 && now-f > int64(c.cfg.FetchTimeout+overdue) {
+		return false
+	}
+	d := c.due.Load()
+	return d == 0 || now-d < int64(overdue)
 }

@@ -164,3 +164,38 @@ func TestCacheRefetchSpacing(t *testing.T) {
 type sourceFunc func(context.Context) (keys.Credentials, error)
 
 func (f sourceFunc) Fetch(ctx context.Context) (keys.Credentials, error) { return f(ctx) }
+
+// A fetch that hangs past its timeout makes the refresher not alive; it
+// is alive again once the fetch returns.
+func TestCacheLiveness(t *testing.T) {
+	clk := &clock{now: time.Unix(1_800_000_000, 0)}
+	started, release := make(chan struct{}), make(chan struct{})
+	src := sourceFunc(func(ctx context.Context) (keys.Credentials, error) {
+		close(started)
+		<-release
+		return keys.NewCredentials("APP", testKey, "", "v1")
+	})
+	f := make(fetches, 1)
+	c := keys.NewCache(src, keys.CacheConfig{FetchTimeout: time.Minute, Refresh: time.Hour, Now: clk.Now, OnFetch: f.observe}, nil)
+	t.Cleanup(c.Stop)
+	c.Start()
+	<-started
+	if st := c.Status(); !st.Alive || st.Loaded || st.Ready {
+		t.Fatalf("fetch just started: %+v", st)
+	}
+	clk.Add(time.Minute + 31*time.Second)
+	if c.Status().Alive {
+		t.Fatal("a fetch hung past its timeout must not be alive")
+	}
+	close(release)
+	if err := f.next(t); err != nil {
+		t.Fatal(err)
+	}
+	if st := c.Status(); !st.Alive || !st.Loaded || !st.Ready {
+		t.Fatalf("after the fetch returned: %+v", st)
+	}
+	clk.Add(2 * time.Hour) // refresh 1h ±10% jitter, then 30s grace
+	if c.Status().Alive {
+		t.Fatal("a refresh long overdue must not be alive")
+	}
+}

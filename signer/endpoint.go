@@ -71,6 +71,16 @@ func (e *Endpoint) refuseName(name string) error {
 	return nil
 }
 
+// Known reports whether name is one of the endpoint's fields or a
+// credential name it refuses: a bounded set, safe as a metric label.
+func (e *Endpoint) Known(name string) bool {
+	if _, ok := e.byName[name]; ok {
+		return true
+	}
+	lower := strings.ToLower(name)
+	return name == "mchid" || in(forbiddenNames, lower) || in(e.forbidden, lower)
+}
+
 // ParamsInQuery reports whether the signed parameters travel in the
 // query string (GET) rather than in a form body.
 func (e *Endpoint) ParamsInQuery() bool { return e.Method == http.MethodGet }

@@ -183,7 +183,7 @@ http://%s {
 }
 
 // startBinaryConfig runs the built binary on a Caddyfile until the test ends.
-func startBinaryConfig(t *testing.T, cfg, listen string, env ...string) {
+func startBinaryConfig(t *testing.T, cfg, listen string, env ...string) *exec.Cmd {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "Caddyfile")
 	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
@@ -207,4 +207,5 @@ func startBinaryConfig(t *testing.T, cfg, listen string, env ...string) {
 		}
 	})
 	waitListening(t, listen, exited)
+	return cmd
 }

@@ -61,8 +61,14 @@ func (s *vaultSetup) start(t *testing.T, vaultOpts, secretOpts string) {
 			}
 		}`, s.e.Addr, vaultOpts, s.e.Mount, secretOpts)
 	s.gw = startGateway(t, s.up.URL, merchants, `
-	handle /qfpay/ready {
-		qfpay_ready
+	handle /healthz/startup {
+		qfpay_health startup
+	}
+	handle /healthz/ready {
+		qfpay_health ready
+	}
+	handle /healthz/live {
+		qfpay_health live
 	}
 	handle {
 		qfpay_gateway default
@@ -104,7 +110,7 @@ func (s *vaultSetup) tryPay() (int, string, error) {
 }
 
 type readiness struct {
-	Ready     bool `json:"ready"`
+	Ready     bool `json:"ok"`
 	Merchants map[string]struct {
 		Ready     bool   `json:"ready"`
 		KID       string `json:"kid"`
@@ -114,7 +120,7 @@ type readiness struct {
 
 func (s *vaultSetup) ready(t *testing.T) (int, readiness) {
 	t.Helper()
-	req, _ := http.NewRequest(http.MethodGet, s.gw.base+"/qfpay/ready", nil)
+	req, _ := http.NewRequest(http.MethodGet, s.gw.base+"/healthz/ready", nil)
 	resp, body := s.gw.do(t, req)
 	var r readiness
 	if err := json.Unmarshal(body, &r); err != nil {
@@ -242,7 +248,7 @@ func TestVaultExampleRunsFromEnvironment(t *testing.T) {
 		"QFPAY_VAULT_SECRET="+s.e.Mount+"/qfpay/demo", "QFPAY_KEY_REFRESH=1s")
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		resp, err := http.Get("http://" + listen + "/qfpay/ready")
+		resp, err := http.Get("http://" + listen + "/healthz/ready")
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
