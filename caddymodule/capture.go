@@ -1,7 +1,6 @@
 package caddymodule
 
 import (
-	"encoding/json"
 	"io"
 	"net/http"
 
@@ -57,22 +56,13 @@ func (c *captureWriter) ReadFrom(r io.Reader) (int64, error) {
 
 type writerOnly struct{ io.Writer }
 
-// qfpayAnswer is what the log keeps of a QFPay response.
-type qfpayAnswer struct {
-	Respcd  string `json:"respcd"`
-	Resperr string `json:"resperr"`
-	Syssn   string `json:"syssn"`
-}
-
 // answer decodes the captured body; a truncated or non-JSON body gives
 // an empty answer rather than a guess.
 func (c *captureWriter) answer() qfpayAnswer {
-	var a qfpayAnswer
 	if c.truncated || len(c.buf) == 0 {
-		return a
+		return qfpayAnswer{}
 	}
-	_ = json.Unmarshal(c.buf, &a)
-	return a
+	return parseAnswer(c.buf)
 }
 
 var _ io.ReaderFrom = (*captureWriter)(nil)

@@ -2,7 +2,6 @@ package caddymodule
 
 import (
 	"bytes"
-	"encoding/json"
 	"net/http"
 
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
@@ -21,13 +20,10 @@ type upstreamResult struct {
 }
 
 func (u *upstreamResult) respcd() string {
-	var v struct {
-		Respcd string `json:"respcd"`
+	if u.err != nil {
+		return ""
 	}
-	if u.err == nil {
-		_ = json.Unmarshal(u.body, &v)
-	}
-	return v.Respcd
+	return parseAnswer(u.body).Respcd
 }
 
 // pending: QFPay may hold the order without a final answer for it.

@@ -60,3 +60,49 @@ func TestMergeRow(t *testing.T) {
 		})
 	}
 }
+
+func TestParseAnswer(t *testing.T) {
+	for _, tt := range []struct {
+		name, body string
+		want       qfpayAnswer
+	}{
+		{"payment", `{"respcd":"0000","resperr":"success","syssn":"S1","pay_url":"https://x?a=1&b=\u0026"}`, qfpayAnswer{"0000", "success", "S1"}},
+		{"spaces and order", " {\n \"syssn\" : \"S2\" ,\"respcd\":\"1143\"}\n", qfpayAnswer{Respcd: "1143", Syssn: "S2"}},
+		{"nested values skipped", `{"data":[{"respcd":"9999"}],"x":{"respcd":"8888","s":"}"},"n":12.5,"b":true,"z":null,"respcd":"0000"}`, qfpayAnswer{Respcd: "0000"}},
+		{"escaped value", `{"resperr":"a \"quoted\" \u6e2c"}`, qfpayAnswer{Resperr: `a "quoted" 測`}},
+		{"escaped quote in key", `{"re\"spcd":"1","respcd":"2"}`, qfpayAnswer{Respcd: "2"}},
+		{"non-string respcd ignored", `{"respcd":1108}`, qfpayAnswer{}},
+		{"not an object", `["respcd","0000"]`, qfpayAnswer{}},
+		{"truncated", `{"respcd":"0000","resperr":"succ`, qfpayAnswer{}},
+		{"garbage after value", `{"respcd":"0000" x}`, qfpayAnswer{}},
+		{"empty", ``, qfpayAnswer{}},
+		{"html", `<html>502</html>`, qfpayAnswer{}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := parseAnswer([]byte(tt.body)); got != tt.want {
+				t.Fatalf("got %+v, want %+v", got, tt.want)
+			}
+		})
+	}
+}
+
+// FuzzParseAnswer: the scanner agrees with encoding/json on every
+// well-formed object's top-level string fields, and never panics.
+func FuzzParseAnswer(f *testing.F) {
+	f.Add(`{"respcd":"0000","resperr":"success","syssn":"S1"}`)
+	f.Add(`{"data":[{"respcd":"1"}],"respcd":"\u0030"}`)
+	f.Fuzz(func(t *testing.T, body string) {
+		got := parseAnswer([]byte(body))
+		var m map[string]json.RawMessage
+		if json.Unmarshal([]byte(body), &m) != nil {
+			return
+		}
+		want := qfpayAnswer{}
+		for k, dst := range map[string]*string{"respcd": &want.Respcd, "resperr": &want.Resperr, "syssn": &want.Syssn} {
+			_ = json.Unmarshal(m[k], dst)
+		}
+		if got != want {
+			t.Fatalf("%q: got %+v, encoding/json says %+v", body, got, want)
+		}
+	})
+}

@@ -2,7 +2,6 @@ package caddymodule
 
 import (
 	"bytes"
-	"encoding/json"
 	"io"
 	"net/http"
 
@@ -30,7 +29,7 @@ func (t *Transport) selfHeal(r *http.Request, s *signed, resp *http.Response) (*
 		io.Reader
 		io.Closer
 	}{io.MultiReader(bytes.NewReader(head), resp.Body), resp.Body}
-	if err != nil || respcdOf(head) != respcdSignature {
+	if err != nil || parseAnswer(head).Respcd != respcdSignature {
 		return resp, nil
 	}
 	log := s.h.logger.With(zap.String("merchant", s.h.Merchant), zap.String("old_kid", s.t.kid))
@@ -52,12 +51,4 @@ func (t *Transport) selfHeal(r *http.Request, s *signed, resp *http.Response) (*
 	s.t.resent = true
 	log.Warn("QFPay answered 1108; signed again with the rotated key and resent once", zap.String("kid", s.t.kid))
 	return t.send(r, s.t.sig, "")
-}
-
-func respcdOf(body []byte) string {
-	var v struct {
-		Respcd string `json:"respcd"`
-	}
-	_ = json.Unmarshal(body, &v)
-	return v.Respcd
 }

@@ -3,12 +3,16 @@
 package main
 
 import (
+	"github.com/caddyserver/caddy/v2"
 	caddycmd "github.com/caddyserver/caddy/v2/cmd"
 
 	_ "github.com/caddyserver/caddy/v2/modules/standard"
 	_ "github.com/qfsign/qfsign"
+	_ "github.com/qfsign/qfsign/cli" // qfsign sign, verify-notify, sandbox
 )
 
 func main() {
+	// Help and usage say "qfsign", not "caddy".
+	caddy.CustomBinaryName = "qfsign"
 	caddycmd.Main()
 }

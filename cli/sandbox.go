@@ -1,0 +1,148 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/url"
+	"os"
+	"os/signal"
+	"syscall"
+
+	caddycmd "github.com/caddyserver/caddy/v2/cmd"
+	"github.com/spf13/cobra"
+
+	"github.com/qfsign/qfsign/qfpaytest"
+	"github.com/qfsign/qfsign/signer"
+)
+
+const defaultSandboxListen = "127.0.0.1:9999"
+
+func init() {
+	caddycmd.RegisterCommand(caddycmd.Command{
+		Name:  "sandbox",
+		Usage: "[--listen <addr>] [--app-code <code>] [--key-env <VAR> | --key-file <path>] [--mchid <id>] [--notify-url <url>]",
+		Short: "Runs the QFPay double standalone for application CI",
+		Long: `
+Serves qfpaytest, the QFPay double the gateway embeds, on --listen until
+SIGINT or SIGTERM: /trade/v1/payment, query, refund, reversal, close and
+add_note, with signatures verified on the double's own code path.
+
+By default it accepts the demo credentials of the embedded environment
+(printed at start; they are not secrets). --app-code, and --key-env or
+--key-file, replace them with your own test credentials; such a key is
+shown only by its fingerprint. --mchid makes the merchant one QFPay issued
+an mchid to. --notify-url sends a QFPay-style signed notification there
+after each successful payment and refund.
+
+Point the gateway at it with QFPAY_ENV=http://<listen address>.
+`,
+		CobraFunc: func(cmd *cobra.Command) {
+			fs := cmd.Flags()
+			fs.String("listen", defaultSandboxListen, "Address to listen on")
+			fs.String("app-code", qfpaytest.DemoAppCode, "App code the double accepts")
+			addKeyFlags(fs, "", "Read the client key from this environment variable (default: the demo key)")
+			fs.String("mchid", "", "mchid the merchant must send (default: none, and mchid is refused)")
+			fs.String("notify-url", "", "Send notifications of successful payments and refunds to this URL")
+			cmd.RunE = caddycmd.WrapCommandFuncForCobra(func(fl caddycmd.Flags) (int, error) {
+				ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+				defer stop()
+				return runSandbox(ctx, fl, cmdIO(cmd))
+			})
+		},
+	})
+}
+
+// sandboxConfig is the sandbox's merchant and settings, from the flags.
+type sandboxConfig struct {
+	listen    string
+	merchant  qfpaytest.Merchant
+	keyDesc   string // what to print for the key: the demo value or a fingerprint
+	keyExport string // the QFPAY_CLIENT_KEY=... part of the example line
+	notifyURL *url.URL
+}
+
+func newSandboxConfig(fs caddycmd.Flags, st stdio) (sandboxConfig, error) {
+	c := sandboxConfig{listen: fs.String("listen")}
+	appCode := fs.String("app-code")
+	if appCode == "" {
+		return c, errors.New("--app-code: empty")
+	}
+	key, source, err := keyText(fs, st.lookupEnv)
+	if err != nil {
+		return c, err
+	}
+	c.keyDesc, c.keyExport = qfpaytest.DemoClientKey+" (demo value, not a secret)", qfpaytest.DemoClientKey
+	if key == "" {
+		key = qfpaytest.DemoClientKey
+	} else {
+		c.keyDesc, c.keyExport = signer.NewSecret(key).Fingerprint()+" (from "+source+")", keyReference(fs)
+	}
+	c.merchant = qfpaytest.Merchant{AppCode: appCode, ClientKey: key, MchID: fs.String("mchid")}
+	if n := fs.String("notify-url"); n != "" {
+		u, err := url.Parse(n)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return c, errors.New("--notify-url: want an absolute http(s) URL")
+		}
+		c.notifyURL = u
+	}
+	return c, nil
+}
+
+// keyReference is how the example line refers to a non-demo key without
+// printing it: the variable or the file it came from.
+func keyReference(fs caddycmd.Flags) string {
+	if f := fs.String("key-file"); f != "" {
+		return `"$(cat '` + f + `')"`
+	}
+	return `"$` + fs.String("key-env") + `"`
+}
+
+// runSandbox serves the double until ctx ends, then closes it.
+func runSandbox(ctx context.Context, fs caddycmd.Flags, st stdio) (int, error) {
+	c, err := newSandboxConfig(fs, st)
+	if err != nil {
+		return exitFailed, err
+	}
+	run, err := qfpaytest.Start(c.listen, c.merchant)
+	if err != nil {
+		return exitFailed, fmt.Errorf("sandbox: %w", err)
+	}
+	if c.notifyURL != nil {
+		run.SetNotifyURL(c.notifyURL.String())
+	}
+	if err := c.print(st.out, run.URL); err != nil {
+		_ = run.Close()
+		return exitFailed, fmt.Errorf("sandbox: writing the banner: %w", err)
+	}
+	<-ctx.Done()
+	fmt.Fprintln(st.errOut, "qfsign sandbox: stopping")
+	if err := run.Close(); err != nil {
+		return exitFailed, fmt.Errorf("sandbox: closing: %w", err)
+	}
+	return exitOK, nil
+}
+
+func (c sandboxConfig) print(w io.Writer, base string) error {
+	notify := "(none)"
+	if c.notifyURL != nil {
+		notify = c.notifyURL.Redacted()
+	}
+	mchid := "(none: requests must not send mchid)"
+	if c.merchant.MchID != "" {
+		mchid = c.merchant.MchID
+	}
+	_, err := fmt.Fprintf(w, `qfsign sandbox: QFPay double listening
+  base URL:    %s
+  app code:    %s
+  client key:  %s
+  mchid:       %s
+  sign types:  md5 (default) or sha256 with X-QF-SIGNTYPE: SHA256
+  notify URL:  %s
+point the gateway at it:
+  QFPAY_ENV=%s QFPAY_APP_CODE=%s QFPAY_CLIENT_KEY=%s qfsign run --config Caddyfile.example
+stop with Ctrl-C or SIGTERM
+`, base, c.merchant.AppCode, c.keyDesc, mchid, notify, base, c.merchant.AppCode, c.keyExport)
+	return err
+}

@@ -1,0 +1,125 @@
+package cli
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+
+	caddycmd "github.com/caddyserver/caddy/v2/cmd"
+	"github.com/spf13/cobra"
+
+	"github.com/qfsign/qfsign/signer"
+)
+
+func init() {
+	caddycmd.RegisterCommand(caddycmd.Command{
+		Name:  "sign",
+		Usage: "[--key-file <path> | --key-env <VAR>] [--sign-type md5|sha256] [--charset <label>] [--app-code <code>] [--explain] [<name>=<value> ...]",
+		Short: "Prints the X-QF-SIGN signature of a QFPay form",
+		Long: `
+Signs a QFPay request form exactly as the gateway does and prints the
+X-QF-SIGN value: MD5 as upper-case hex (default), SHA-256 as lower-case hex.
+
+The form is given either as arguments, one <name>=<value> each with the
+value raw (not URL-encoded; quote it for the shell), or, with no arguments,
+as an application/x-www-form-urlencoded body on standard input (trailing
+newlines are ignored). Parsing is the gateway's: repeated names, bad
+escapes, invalid UTF-8 and control characters are errors. Every field is
+signed as given, empty values included. --charset names the encoding of
+the values (big5, gbk, shift_jis, ...; default UTF-8).
+
+The key is read from --key-file (one trailing newline removed) or from the
+environment variable named by --key-env (default QFPAY_CLIENT_KEY). It is
+never accepted as a flag value: --key is refused.
+
+--explain also writes to standard error the sorted canonical string with
+every value masked to its length in bytes, the key's fingerprint, the sign
+type and the headers that would be sent; never a value or the key.
+`,
+		CobraFunc: func(cmd *cobra.Command) {
+			fs := cmd.Flags()
+			addKeyFlags(fs, defaultKeyEnv, "Read the client key from this environment variable")
+			fs.String("sign-type", "md5", "Digest: md5 (upper-case hex) or sha256 (lower-case hex)")
+			fs.String("charset", "", "Encoding of the form values (default UTF-8)")
+			fs.String("app-code", "", "App code to show in the --explain header list")
+			fs.Bool("explain", false, "Explain the signature on standard error (values masked)")
+			cmd.RunE = caddycmd.WrapCommandFuncForCobra(func(fl caddycmd.Flags) (int, error) {
+				return runSign(fl, cmdIO(cmd))
+			})
+		},
+	})
+}
+
+// runSign is the sign command; fs holds the parsed flags and arguments.
+func runSign(fs caddycmd.Flags, st stdio) (int, error) {
+	signType, err := signer.ParseSignType(fs.String("sign-type"))
+	if err != nil {
+		return exitFailed, fmt.Errorf("--sign-type: %w", err)
+	}
+	cs, err := signer.LookupCharset(fs.String("charset"))
+	if err != nil {
+		return exitFailed, fmt.Errorf("--charset: %w", err)
+	}
+	key, source, err := loadKey(fs, st.lookupEnv)
+	if err != nil {
+		return exitFailed, err
+	}
+	if key.IsZero() {
+		return exitFailed, errors.New("no key: give --key-file <path> or --key-env <VAR>")
+	}
+	body, err := formBody(fs.Args(), st)
+	if err != nil {
+		return exitFailed, err
+	}
+	params, err := signer.ParseForm(body, cs)
+	if err != nil {
+		return exitFailed, fmt.Errorf("the form: %w", err)
+	}
+	if len(params) == 0 {
+		return exitFailed, errors.New("the form has no fields")
+	}
+	sig := signer.Sign(params, key, signType)
+	if _, err := fmt.Fprintln(st.out, sig); err != nil {
+		return exitFailed, fmt.Errorf("writing the signature: %w", err)
+	}
+	if fs.Bool("explain") {
+		e := explanation{params: params, key: key, keySource: source, signType: signType, sig: sig, appCode: fs.String("app-code")}
+		if err := e.write(st.errOut); err != nil {
+			return exitFailed, fmt.Errorf("writing the explanation: %w", err)
+		}
+	}
+	return exitOK, nil
+}
+
+// formBody returns the urlencoded form: built from name=value arguments
+// (values raw, escaped here), or read from standard input when there are
+// none. Errors name an argument by position, never by its text.
+func formBody(args []string, st stdio) ([]byte, error) {
+	if len(args) == 0 {
+		b, err := readInput(st.in, "the form")
+		if err != nil {
+			return nil, err
+		}
+		b = bytes.TrimRight(b, "\r\n")
+		if len(b) == 0 {
+			return nil, errors.New("no form: give <name>=<value> arguments or a urlencoded body on standard input")
+		}
+		return b, nil
+	}
+	var b strings.Builder
+	for i, arg := range args {
+		name, value, ok := strings.Cut(arg, "=")
+		if !ok {
+			return nil, fmt.Errorf("argument %d: want <name>=<value>", i+1)
+		}
+		if i > 0 {
+			b.WriteByte('&')
+		}
+		b.WriteString(url.QueryEscape(name))
+		b.WriteByte('=')
+		b.WriteString(url.QueryEscape(value))
+	}
+	return []byte(b.String()), nil
+}
