@@ -17,14 +17,22 @@ type upstreamResult struct {
 	err      error
 	notSent  bool // the request provably never left (dial failure)
 	resolved bool // body comes from a query
+	ans      *qfpayAnswer
 }
 
-func (u *upstreamResult) respcd() string {
-	if u.err != nil {
-		return ""
+// answer parses the body once for every reader.
+func (u *upstreamResult) answer() *qfpayAnswer {
+	if u.ans == nil {
+		a := qfpayAnswer{}
+		if u.err == nil {
+			a = parseAnswer(u.body)
+		}
+		u.ans = &a
 	}
-	return parseAnswer(u.body).Respcd
+	return u.ans
 }
+
+func (u *upstreamResult) respcd() string { return u.answer().Respcd }
 
 // pending: QFPay may hold the order without a final answer for it.
 func (u *upstreamResult) pending() bool {
@@ -61,6 +69,9 @@ func (h *SignHandler) serveBuffered(cw *captureWriter, r *http.Request, next cad
 	}
 	h.guardFinish(r.Context(), t, res)
 	h.writeResult(cw, res)
+	if res.err == nil {
+		t.ans = res.answer() // what the caller got; the log line reads it
+	}
 }
 
 func (h *SignHandler) writeResult(cw *captureWriter, res *upstreamResult) {

@@ -106,3 +106,24 @@ func FuzzParseAnswer(f *testing.F) {
 		}
 	})
 }
+
+func TestOrderRecordRoundTrip(t *testing.T) {
+	for _, rec := range []orderRecord{
+		{State: "inflight", Hash: "abc", At: 1_800_000_000},
+		{State: "done", Hash: "h", At: 1, Status: 200, Type: "application/json", Body: `{"a":"x|y|z"}`},
+		{State: "done", Hash: "h", At: 1, Status: 200, Type: "text/plain", Body: ""},
+	} {
+		got, ok := decodeOrder(rec.encode())
+		if !ok || got != rec {
+			t.Errorf("%+v -> %+v (%v)", rec, got, ok)
+		}
+	}
+	if got, _ := decodeOrder(orderRecord{Type: "a|b", Body: "x"}.encode()); got.Type != "" || got.Body != "x" {
+		t.Errorf("a Content-Type with the separator must be dropped, not shift the body: %+v", got)
+	}
+	for _, bad := range []string{"", "inflight", `{"s":"done"}`, "2|done|h|1|200||x", "1|done|h|x|200||b", "1|done|h|1"} {
+		if _, ok := decodeOrder(bad); ok {
+			t.Errorf("%q decoded", bad)
+		}
+	}
+}

@@ -139,9 +139,10 @@ type txn struct {
 	upErr     error // upstream failure answered with our own JSON
 	orderKey  string
 	orderHash string
-	guarded   bool   // this request holds the out_trade_no claim
-	order     string // new, replayed, resolved_by_query, unguarded
-	queries   int    // /trade/v1/query calls made for this request
+	guarded   bool         // this request holds the out_trade_no claim
+	order     string       // new, replayed, resolved_by_query, unguarded
+	queries   int          // /trade/v1/query calls made for this request
+	ans       *qfpayAnswer // QFPay's answer as parsed, when buffered
 }
 
 // ServeHTTP implements caddyhttp.MiddlewareHandler.

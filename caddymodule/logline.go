@@ -57,7 +57,11 @@ func (h *SignHandler) logTransaction(r *http.Request, t *txn, cw *captureWriter,
 	if t.upErr != nil {
 		level = zapcore.ErrorLevel
 	}
-	a := cw.answer()
+	a := t.ans
+	if a == nil {
+		parsed := cw.answer()
+		a = &parsed
+	}
 	class := string(signer.ClassifyRespcd(a.Respcd))
 	if err != nil || t.upErr != nil {
 		class = "upstream_error"

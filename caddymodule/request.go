@@ -33,6 +33,9 @@ func (h *SignHandler) route(r *http.Request) (*signer.Endpoint, *refusal) {
 }
 
 func checkContentType(ct string) (*signer.Charset, *refusal) {
+	if ct == "application/x-www-form-urlencoded" { // the common case, without a parse
+		return nil, nil
+	}
 	unsupported := &refusal{Status: http.StatusUnsupportedMediaType,
 		Error: "Content-Type must be application/x-www-form-urlencoded", Rule: ruleContentType}
 	mt, params, err := mime.ParseMediaType(ct)

@@ -23,10 +23,15 @@ type Credentials struct {
 	MchID string
 	// Version is the secret's version at its source ("static" for config).
 	Version string
+
+	kid string // computed once: KID is read on every request
 }
 
 // KID identifies a key in logs and metrics without revealing it.
 func (c Credentials) KID() string {
+	if c.kid != "" {
+		return c.kid
+	}
 	return c.Key.Fingerprint() + "/" + c.Version
 }
 
@@ -64,7 +69,9 @@ func NewCredentials(appCode, clientKey, mchID, version string) (Credentials, err
 			return Credentials{}, err
 		}
 	}
-	return Credentials{AppCode: appCode, Key: signer.NewSecret(clientKey), MchID: mchID, Version: version}, nil
+	c := Credentials{AppCode: appCode, Key: signer.NewSecret(clientKey), MchID: mchID, Version: version}
+	c.kid = c.KID()
+	return c, nil
 }
 
 func checkValue(field, v string) error {

@@ -49,6 +49,9 @@ func fieldErr(field, rule, msg string) *FieldError {
 
 // AsFieldError unwraps err to a *FieldError, if it is one.
 func AsFieldError(err error) (*FieldError, bool) {
+	if err == nil {
+		return nil, false
+	}
 	var fe *FieldError
 	ok := errors.As(err, &fe)
 	return fe, ok
