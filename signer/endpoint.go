@@ -41,6 +41,11 @@ type Endpoint struct {
 	forbidden    map[string]struct{} // lower-case names refused on this endpoint only
 }
 
+// multiline fields may carry JSON text with line breaks and tabs, which
+// the parser admits; every other value is a single line, so a CR, LF or
+// tab there is refused (it has no use but to smuggle structure).
+var multiline = set("extend_info", "goods_info")
+
 // forbiddenNames look like credentials: a caller must never smuggle a
 // key or a signature into the signed form.
 var forbiddenNames = set("sign", "key", "client_key", "appcode", "app_code")
@@ -105,6 +110,11 @@ func (e *Endpoint) Validate(p Params, pol *Policy) (Params, error) {
 		}
 		if err := e.refuseName(kv.Name); err != nil {
 			return nil, err
+		}
+		if !in(multiline, kv.Name) {
+			if _, err := NoControl(kv.Value, pol); err != nil {
+				return nil, withField(err, kv.Name)
+			}
 		}
 		if f := e.byName[kv.Name]; f != nil {
 			v, err := f.apply(kv.Value, pol)

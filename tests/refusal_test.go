@@ -11,21 +11,24 @@ import (
 
 const okForm = "txamt=1500&txcurrcd=HKD&pay_type=801101&out_trade_no=R-1"
 
+// refusalCase is one request that must be refused: status, JSON field
+// and rule, and nothing forwarded.
+type refusalCase struct {
+	name, method, path, ctype, body string
+	status                          int
+	field, rule                     string
+}
+
+// methodChunked is POST with a chunked body (no Content-Length).
+const methodChunked = "POST-CHUNKED"
+
+const formType = "application/x-www-form-urlencoded"
+
 // TestRefusalsForwardNothing: every refusal is JSON naming field and
 // rule, with the right status, and the upstream sees no request at all.
 func TestRefusalsForwardNothing(t *testing.T) {
-	up := newUpstream(t, qfpaytest.Merchant{AppCode: testAppCode, ClientKey: testKey})
-	gw := startGateway(t, up.URL, merchantBlock("shop", "pay_types 801101 801107 801501 801512"), `route /trade/v1/* {
-		qfpay_gateway shop {
-			max_body 4096
-		}
-	}`)
-	form := "application/x-www-form-urlencoded"
-	tests := []struct {
-		name, method, path, ctype, body string
-		status                          int
-		field, rule                     string
-	}{
+	form := formType
+	runRefusals(t, []refusalCase{
 		{"txamt letters", "", "", "", strings.Replace(okForm, "1500", "15a", 1), 400, "txamt", "digits"},
 		{"txamt zero", "", "", "", strings.Replace(okForm, "1500", "0", 1), 400, "txamt", "positive"},
 		{"txamt too long", "", "", "", strings.Replace(okForm, "1500", "123456789012", 1), 400, "txamt", "max_length"},
@@ -56,8 +59,19 @@ func TestRefusalsForwardNothing(t *testing.T) {
 		{"unknown path", "", "/trade/v1/anything", "", okForm, 404, "", "path"},
 		{"encoded path", "", "/trade/v1/pay%6Dent", "", okForm, 404, "", "path"},
 		{"query string", "", "/trade/v1/payment?txamt=1", "", okForm, 400, "", "query_string"},
-	}
-	for _, tt := range tests {
+	})
+}
+
+// runRefusals runs cases against one gateway whose merchant allows only
+// the online Alipay types and whose body cap is 4096 bytes.
+func runRefusals(t *testing.T, cases []refusalCase) {
+	up := newUpstream(t, qfpaytest.Merchant{AppCode: testAppCode, ClientKey: testKey})
+	gw := startGateway(t, up.URL, merchantBlock("shop", "pay_types 801101 801107 801501 801512"), `route /trade/v1/* {
+		qfpay_gateway shop {
+			max_body 4096
+		}
+	}`)
+	for _, tt := range cases {
 		t.Run(tt.name, func(t *testing.T) {
 			method, path, ctype := tt.method, tt.path, tt.ctype
 			if method == "" {
@@ -67,9 +81,16 @@ func TestRefusalsForwardNothing(t *testing.T) {
 				path = "/trade/v1/payment"
 			}
 			if ctype == "" {
-				ctype = form
+				ctype = formType
+			}
+			chunked := method == methodChunked
+			if chunked {
+				method = http.MethodPost
 			}
 			req, _ := http.NewRequest(method, gw.base+path, strings.NewReader(tt.body))
+			if chunked {
+				req.ContentLength = -1
+			}
 			if ctype != "-" {
 				req.Header.Set("Content-Type", ctype)
 			}
