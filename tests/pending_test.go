@@ -185,6 +185,12 @@ http://%s {
 // startBinaryConfig runs the built binary on a Caddyfile until the test ends.
 func startBinaryConfig(t *testing.T, cfg, listen string, env ...string) *exec.Cmd {
 	t.Helper()
+	return startBinaryConfigOutput(t, cfg, listen, new(syncBuffer), env...)
+}
+
+// startBinaryConfigOutput is startBinaryConfig with the process output in out.
+func startBinaryConfigOutput(t *testing.T, cfg, listen string, out *syncBuffer, env ...string) *exec.Cmd {
+	t.Helper()
 	path := filepath.Join(t.TempDir(), "Caddyfile")
 	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
@@ -192,7 +198,6 @@ func startBinaryConfig(t *testing.T, cfg, listen string, env ...string) *exec.Cm
 	ctx, cancel := context.WithCancel(context.Background())
 	cmd := exec.CommandContext(ctx, qfsignBinary(t), "run", "--config", path, "--adapter", "caddyfile")
 	cmd.Env = append(cleanEnv(), env...)
-	out := new(syncBuffer)
 	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -203,9 +208,16 @@ func startBinaryConfig(t *testing.T, cfg, listen string, env ...string) *exec.Cm
 		cancel()
 		<-exited
 		if t.Failed() {
-			t.Logf("replica output:\n%s", out.String())
+			t.Logf("replica output (tail):\n%s", tail(out.String(), 4000))
 		}
 	})
 	waitListening(t, listen, exited)
 	return cmd
+}
+
+func tail(s string, n int) string {
+	if len(s) > n {
+		return s[len(s)-n:]
+	}
+	return s
 }
