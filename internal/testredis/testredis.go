@@ -22,27 +22,59 @@ func Addr(t testing.TB) string {
 	if addr := os.Getenv("QFSIGN_REDIS_ADDR"); addr != "" {
 		return addr
 	}
+	return Start(t).Addr
+}
+
+// Server is a redis-server of the test's own, which the test may stop
+// and start again on the same port (fault injection).
+type Server struct {
+	Addr string
+	t    testing.TB
+	bin  string
+	port int
+	cmd  *exec.Cmd
+}
+
+// Start runs a private redis-server on a free loopback port until the
+// test ends.
+func Start(t testing.TB) *Server {
+	t.Helper()
 	bin, err := exec.LookPath("redis-server")
 	if err != nil {
 		t.Fatal("redis-server not found: apt-get install redis-server, or set QFSIGN_REDIS_ADDR")
 	}
-	port := FreePort(t)
-	cmd := exec.Command(bin, "--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no")
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
+	s := &Server{t: t, bin: bin, port: FreePort(t)}
+	s.Addr = fmt.Sprintf("127.0.0.1:%d", s.port)
+	s.Restart()
+	t.Cleanup(s.Stop)
+	return s
+}
+
+// Stop kills the server; it is a no-op when it is not running.
+func (s *Server) Stop() {
+	if s.cmd != nil {
+		_ = s.cmd.Process.Kill()
+		_ = s.cmd.Wait()
+		s.cmd = nil
 	}
-	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-	addr := fmt.Sprintf("127.0.0.1:%d", port)
-	c := redis.NewClient(&redis.Options{Addr: addr})
+}
+
+// Restart starts the server (again) and waits until it answers.
+func (s *Server) Restart() {
+	s.t.Helper()
+	s.cmd = exec.Command(s.bin, "--port", strconv.Itoa(s.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no")
+	if err := s.cmd.Start(); err != nil {
+		s.t.Fatal(err)
+	}
+	c := redis.NewClient(&redis.Options{Addr: s.Addr})
 	defer c.Close()
 	deadline := time.Now().Add(10 * time.Second)
 	for c.Ping(context.Background()).Err() != nil {
 		if time.Now().After(deadline) {
-			t.Fatal("redis-server did not answer within 10s")
+			s.t.Fatal("redis-server did not answer within 10s")
 		}
 		time.Sleep(20 * time.Millisecond) // no readiness signal from a child process but its port
 	}
-	return addr
 }
 
 // FreePort asks the kernel for a loopback port nobody uses right now.
