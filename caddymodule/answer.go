@@ -3,6 +3,7 @@ package caddymodule
 import (
 	"bytes"
 	"encoding/json"
+	"unicode/utf8"
 )
 
 // qfpayAnswer is what the gateway reads of a QFPay response: the log
@@ -139,10 +140,10 @@ func (s *scanner) value() bool {
 	}
 }
 
-// unquote decodes a JSON string token; escapes are rare in QFPay's
-// answers, so only then is the standard decoder used.
+// unquote decodes a JSON string token; escapes and invalid UTF-8 are
+// rare in QFPay's answers, so only then is the standard decoder used.
 func unquote(tok []byte) string {
-	if bytes.IndexByte(tok, '\\') < 0 {
+	if bytes.IndexByte(tok, '\\') < 0 && utf8.Valid(tok) {
 		return string(tok[1 : len(tok)-1])
 	}
 	var v string

@@ -131,7 +131,8 @@ func (a *App) unmarshalMerchant(d *caddyfile.Dispenser) error {
 			return d.Errf("qfpay: merchant %s: unknown option %q", name, opt)
 		}
 		if !d.AllArgs(dst) {
-			return d.ArgErr()
+			// Not ArgErr: it would quote the value, and this may be a key.
+			return d.Errf("qfpay: merchant %s: %s takes exactly one argument", name, opt)
 		}
 	}
 	if a.Merchants == nil {

@@ -47,7 +47,8 @@ func TestGlobalOptionParse(t *testing.T) {
 		{name: "merchant without name", input: `qfpay { merchant }`, wantErr: "wrong argument count"},
 		{name: "merchant twice", input: "qfpay {\nmerchant a {\n}\nmerchant a {\n}\n}", wantErr: "defined twice"},
 		{name: "merchant unknown option", input: `qfpay { merchant a { colour red } }`, wantErr: `unknown option "colour"`},
-		{name: "merchant option two values", input: `qfpay { merchant a { app_code x y } }`, wantErr: "wrong argument count"},
+		{name: "merchant option two values", input: `qfpay { merchant a { app_code x y } }`, wantErr: "app_code takes exactly one argument"},
+		{name: "client_key error does not quote the value", input: `qfpay { merchant a { client_key S3cr3tK3y extra } }`, wantErr: "client_key takes exactly one argument"},
 		{name: "pay_types empty", input: `qfpay { merchant a { pay_types } }`, wantErr: "wrong argument count"},
 	}
 	for _, tt := range tests {
@@ -57,6 +58,9 @@ func TestGlobalOptionParse(t *testing.T) {
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 					t.Fatalf("err = %v, want %q", err, tt.wantErr)
+				}
+				if strings.Contains(err.Error(), "S3cr3t") {
+					t.Fatalf("error quotes a secret: %v", err)
 				}
 				return
 			}
@@ -249,18 +253,19 @@ func TestStoreOptionParse(t *testing.T) {
 		t.Fatalf("parsed %+v", s)
 	}
 	for input, want := range map[string]string{
-		"qfpay {\nstore disk\n}":                       "memory or redis",
-		"qfpay {\nstore memory extra\n}":               "wrong argument count",
-		"qfpay {\nstore redis\n}":                      "wrong argument count",
-		"qfpay {\nstore memory {\nprefix x\n}\n}":      "takes no options",
-		"qfpay {\nstore redis h:1 {\ndb -1\n}\n}":      "non-negative",
-		"qfpay {\nstore redis h:1 {\ncolour red\n}\n}": `unknown option "colour"`,
-		"qfpay {\nstore redis h:1 {\ntimeout x\n}\n}":  "positive duration",
-		"qfpay {\nstore memory\nstore redis h:1\n}":    "set twice",
-		"qfpay {\nstore redis h:1 {\npassword\n}\n}":   "wrong argument count",
+		"qfpay {\nstore disk\n}":                                      "memory or redis",
+		"qfpay {\nstore memory extra\n}":                              "wrong argument count",
+		"qfpay {\nstore redis\n}":                                     "wrong argument count",
+		"qfpay {\nstore memory {\nprefix x\n}\n}":                     "takes no options",
+		"qfpay {\nstore redis h:1 {\ndb -1\n}\n}":                     "non-negative",
+		"qfpay {\nstore redis h:1 {\ncolour red\n}\n}":                `unknown option "colour"`,
+		"qfpay {\nstore redis h:1 {\ntimeout x\n}\n}":                 "positive duration",
+		"qfpay {\nstore memory\nstore redis h:1\n}":                   "set twice",
+		"qfpay {\nstore redis h:1 {\npassword\n}\n}":                  "password takes exactly one argument",
+		"qfpay {\nstore redis h:1 {\npassword S3cr3tP4ss extra\n}\n}": "password takes exactly one argument",
 	} {
-		if err := new(App).UnmarshalCaddyfile(caddyfile.NewTestDispenser(input)); err == nil || !strings.Contains(err.Error(), want) {
-			t.Errorf("%q: err = %v, want %q", input, err, want)
+		if err := new(App).UnmarshalCaddyfile(caddyfile.NewTestDispenser(input)); err == nil || !strings.Contains(err.Error(), want) || strings.Contains(err.Error(), "S3cr3t") {
+			t.Errorf("%q: err = %v, want %q and no secret", input, err, want)
 		}
 	}
 	if _, _, err := (&StoreConfig{Backend: "redis"}).provision(); err == nil {

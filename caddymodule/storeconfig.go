@@ -147,7 +147,8 @@ func (c *StoreConfig) unmarshalRedisOption(d *caddyfile.Dispenser) error {
 	case "password", "prefix":
 		dst := map[string]*string{"password": &c.Password, "prefix": &c.Prefix}[opt]
 		if !d.AllArgs(dst) {
-			return d.ArgErr()
+			// Not ArgErr: it would quote the value, and this may be a password.
+			return d.Errf("store redis: %s takes exactly one argument", opt)
 		}
 	case "db":
 		var raw string

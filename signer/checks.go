@@ -116,7 +116,11 @@ func DateTime(v string, pol *Policy) (string, error) {
 		}
 	}
 	if t, err := time.Parse(time.RFC3339, v); err == nil {
-		return t.In(pol.location()).Format(QFPayTime), nil
+		// The zone shift can move year 0000 or 9999 out of range (to -1
+		// or 10000), which the four-digit layout cannot hold: refuse it.
+		if s := t.In(pol.location()).Format(QFPayTime); len(s) == len(QFPayTime) {
+			return s, nil
+		}
 	}
 	return "", violation(RuleDateTime, "must be YYYY-MM-DD hh:mm:ss (24 h) or RFC 3339")
 }

@@ -149,13 +149,15 @@ func checkName(name string) error {
 	if name == "" {
 		return fieldErr("", RuleName, "a field has an empty name")
 	}
-	if len(name) > maxNameLen {
-		return fieldErr(name[:16]+"...", RuleName, "the field name is longer than 64 bytes")
-	}
+	// Bytes first: the length error quotes the name's first 16 bytes,
+	// which is safe only once they are known to be name bytes.
 	for i := 0; i < len(name); i++ {
 		if !isNameByte(name[i]) {
 			return fieldErr(printableOrEmpty(name), RuleName, "field names may hold only A-Z, a-z, 0-9, '_', '.', '-'")
 		}
+	}
+	if len(name) > maxNameLen {
+		return fieldErr(name[:16]+"...", RuleName, "the field name is longer than 64 bytes")
 	}
 	return nil
 }

@@ -91,7 +91,7 @@ func startConfig(t *testing.T, config string, env ...string) (string, *syncBuffe
 	cmd := exec.CommandContext(ctx, qfsignBinary(t), "run", "--config", config)
 	cmd.Dir = ".."
 	cmd.Env = append(cleanEnv(), env...)
-	logs := new(syncBuffer)
+	logs := keepOutput(new(syncBuffer))
 	cmd.Stdout, cmd.Stderr = logs, logs
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -85,7 +84,7 @@ func merchantBlock(name, extra string) string {
 func startGateway(t *testing.T, env, merchants, routes string) *gateway {
 	t.Helper()
 	port := freePort(t)
-	logFile := filepath.Join(t.TempDir(), "caddy.log")
+	logFile := gatewayLogFile(t.Name())
 	cfg := fmt.Sprintf(`{
 	admin localhost:%d
 	log {

@@ -5,6 +5,7 @@ package tests
 import (
 	"fmt"
 	"os"
+	"path/filepath"
 	"strconv"
 	"testing"
 
@@ -42,7 +43,26 @@ func TestMain(m *testing.M) {
 	}
 	caddytest.Default.AdminPort = adminPort
 	caddytest.Default.Certificates = nil
+	logDir = filepath.Join(dir, "logs")
+	if err := os.MkdirAll(logDir, 0o700); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
 	code := m.Run()
+	if code == 0 {
+		report, scanned, debug := leakScan()
+		fmt.Printf("leak scan: %d bytes of logs, outputs, admin config and metrics (%d debug lines): ", scanned, debug)
+		switch {
+		case report != "":
+			fmt.Printf("LEAKS\n%s", report)
+			code = 1
+		case debug == 0:
+			fmt.Println("no debug lines captured: the scan proves nothing")
+			code = 1
+		default:
+			fmt.Println("0 hits")
+		}
+	}
 	os.RemoveAll(dir)
 	os.Exit(code)
 }

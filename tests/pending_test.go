@@ -185,7 +185,7 @@ http://%s {
 // startBinaryConfig runs the built binary on a Caddyfile until the test ends.
 func startBinaryConfig(t *testing.T, cfg, listen string, env ...string) *exec.Cmd {
 	t.Helper()
-	return startBinaryConfigOutput(t, cfg, listen, new(syncBuffer), env...)
+	return startBinaryConfigOutput(t, cfg, listen, keepOutput(new(syncBuffer)), env...)
 }
 
 // startBinaryConfigOutput is startBinaryConfig with the process output in out.

@@ -57,7 +57,7 @@ http://%s {
 	}
 }
 `, admin, srv.URL, listen)
-	out := new(syncBuffer)
+	out := keepOutput(new(syncBuffer))
 	cmd := startBinaryConfigOutput(t, cfg, listen, out,
 		"QFPAY_APP_CODE="+qfpaytest.DemoAppCode, "QFPAY_CLIENT_KEY="+qfpaytest.DemoClientKey)
 	base := "http://" + listen
