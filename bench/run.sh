@@ -48,7 +48,7 @@ http://127.0.0.1:18080 {
 CFG
 
 wait_up() { for _ in $(seq 200); do curl -s -o /dev/null "http://127.0.0.1:18080/" && return 0; sleep 0.05; done; echo "server did not start" >&2; return 1; }
-field() { sed -n "s/.*$1=\([0-9.]*\).*/\1/p"; }
+field() { sed -n "s/.* $1=\([0-9.]*\).*/\1/p"; }
 
 run_one() { # $1 = A|B, $2 = round
 	QFPAY_CLIENT_KEY=bench-key-not-secret "$work/qfsign" run --config "$work/$1.Caddyfile" --adapter caddyfile >"$work/$1.$2.log" 2>&1 &

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/caddyserver/caddy/v2"
@@ -55,6 +56,7 @@ type SignHandler struct {
 	ResolvePending *ResolvePending `json:"resolve_pending,omitempty"`
 
 	allowed map[string]bool
+	metrics *sync.Map // seriesKey -> *handlerSeries; a pointer: CaddyModule copies the value
 }
 
 // ResolvePending tunes pending resolution.
@@ -86,8 +88,10 @@ func (h *SignHandler) Provision(ctx caddy.Context) error {
 	return h.provisionEndpoints()
 }
 
-// provisionEndpoints builds the allow-list of signed paths.
+// provisionEndpoints builds the allow-list of signed paths (and the
+// metric series cache).
 func (h *SignHandler) provisionEndpoints() error {
+	h.metrics = new(sync.Map)
 	paths := h.Endpoints
 	if len(paths) == 0 {
 		paths = signer.EndpointPaths()

@@ -113,17 +113,47 @@ func fieldLabel(t *txn, field string) string {
 	return "other"
 }
 
-// observeTransaction feeds the per-request families from the log line's data.
+// observeTransaction feeds the per-request families from the log line's
+// data. Label lookups hash every value, so the series are cached per
+// handler: the label sets are small and bounded.
 func (h *SignHandler) observeTransaction(t *txn, class string, upstream time.Duration) {
 	ep := endpointLabel(t)
-	requestsTotal.WithLabelValues(h.Merchant, ep, class).Inc()
-	signSeconds.WithLabelValues(h.Merchant).Observe((t.validate + t.sign).Seconds())
+	h.series(ep, class).requests.Inc()
+	h.series("", "").sign.Observe((t.validate + t.sign).Seconds())
 	if upstream > 0 {
-		upstreamSeconds.WithLabelValues(h.Merchant, ep).Observe(upstream.Seconds())
+		h.series(ep, "").upstream.Observe(upstream.Seconds())
 	}
 	if t.order != "" {
-		ordersTotal.WithLabelValues(h.Merchant, t.order).Inc()
+		h.series("order", t.order).orders.Inc()
 	}
+}
+
+// handlerSeries are one handler's bound series for one label pair.
+type handlerSeries struct {
+	requests, orders prometheus.Counter
+	sign, upstream   prometheus.Observer
+}
+
+type seriesKey struct{ a, b string }
+
+// series returns (and caches) the bound series for a label pair; which
+// fields are set depends on how the pair is used (see observeTransaction).
+func (h *SignHandler) series(a, b string) *handlerSeries {
+	k := seriesKey{a, b}
+	if v, ok := h.metrics.Load(k); ok {
+		return v.(*handlerSeries)
+	}
+	s := &handlerSeries{sign: signSeconds.WithLabelValues(h.Merchant)}
+	switch {
+	case a == "order":
+		s.orders = ordersTotal.WithLabelValues(h.Merchant, b)
+	case b == "":
+		s.upstream = upstreamSeconds.WithLabelValues(h.Merchant, a)
+	default:
+		s.requests = requestsTotal.WithLabelValues(h.Merchant, a, b)
+	}
+	v, _ := h.metrics.LoadOrStore(k, s)
+	return v.(*handlerSeries)
 }
 
 // observeRefusal counts a refused request in both families.

@@ -53,7 +53,15 @@ func readBody(r *http.Request, limit int64) ([]byte, *refusal) {
 	if r.ContentLength > limit {
 		return nil, tooLarge(limit)
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, limit))
+	var body []byte
+	var err error
+	if n := r.ContentLength; n >= 0 {
+		// Known length (the common case): one exact allocation.
+		body = make([]byte, n)
+		_, err = io.ReadFull(r.Body, body)
+	} else {
+		body, err = io.ReadAll(http.MaxBytesReader(nil, r.Body, limit))
+	}
 	if err != nil {
 		if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
 			return nil, tooLarge(limit)

@@ -3,8 +3,9 @@ package caddymodule
 import (
 	"context"
 	"fmt"
+	"io"
+	"maps"
 	"net/http"
-	"net/http/httptrace"
 	"sync/atomic"
 	"time"
 
@@ -82,24 +83,40 @@ func (t *Transport) RoundTrip(r *http.Request) (*http.Response, error) {
 // send forwards a copy of r carrying sig (and appCode, if set). The copy
 // is detached from the caller's cancellation: an application hanging up
 // must not cut a payment in half; the transport's timeouts bound it. It
-// records whether the request provably never left (no headers written),
-// the one failure after which the order guard lets a retry through.
+// records whether the request provably never left: net/http reads the
+// body only after writing the headers on a connection, so a body never
+// read means nothing reached QFPay (the one failure after which the
+// order guard lets a retry through).
 func (t *Transport) send(r *http.Request, sig, appCode string) (*http.Response, error) {
-	var wrote atomic.Bool
-	ctx := httptrace.WithClientTrace(context.WithoutCancel(r.Context()), &httptrace.ClientTrace{
-		WroteHeaders: func() { wrote.Store(true) },
-	})
-	out := r.WithContext(ctx)
-	out.Header = r.Header.Clone()
-	out.Header.Set(headerSign, sig)
+	out := r.WithContext(context.WithoutCancel(r.Context()))
+	out.Header = maps.Clone(r.Header) // shallow: only whole values are replaced below
+	out.Header[headerSign] = []string{sig}
 	if appCode != "" {
-		out.Header.Set(headerAppCode, appCode)
+		out.Header[headerAppCode] = []string{appCode}
+	}
+	m := &readMarker{ReadCloser: out.Body}
+	if out.Body != nil && out.Body != http.NoBody {
+		out.Body = m
+	} else {
+		m.read.Store(true) // no body to tell by: assume it may have been sent
 	}
 	resp, err := t.inner.RoundTrip(out)
 	if s, ok := r.Context().Value(signedKey{}).(*signed); ok && err != nil {
-		s.t.notSent = !wrote.Load()
+		s.t.notSent = !m.read.Load()
 	}
 	return resp, err
+}
+
+// readMarker records that the transport started sending the body; the
+// transport reads it on its own goroutine, hence the atomic.
+type readMarker struct {
+	io.ReadCloser
+	read atomic.Bool
+}
+
+func (m *readMarker) Read(p []byte) (int, error) {
+	m.read.Store(true)
+	return m.ReadCloser.Read(p)
 }
 
 // signed carries the transaction from qfpay_sign to the transport
