@@ -2,6 +2,7 @@ package caddymodule
 
 import (
 	"context"
+	"errors"
 	"crypto/sha256"
 	"encoding/hex"
 	"net/http"
@@ -12,6 +13,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/qfsign/qfsign/signer"
+	"github.com/qfsign/qfsign/store"
 )
 
 // The order guard. QFPay requires out_trade_no to be unique per merchant
@@ -163,9 +165,12 @@ func (h *SignHandler) storeFailed(t *txn, op string, err error) (guardAction, *o
 		h.logger.Warn("state store unavailable; forwarding without the out_trade_no guard (on_store_error allow)", zap.Error(err))
 		return actForward, nil, nil
 	}
+	msg := "the order store is unavailable; nothing was sent to QFPay"
+	if errors.Is(err, store.ErrFull) {
+		msg = "the memory order store is full (live orders reached its bound); use store redis or a shorter order_ttl; nothing was sent to QFPay"
+	}
 	h.logger.Error("state store unavailable; refusing (on_store_error refuse)", zap.Error(err))
-	return actForward, nil, &refusal{Status: http.StatusServiceUnavailable, Rule: ruleStore,
-		Error: "the order store is unavailable; nothing was sent to QFPay"}
+	return actForward, nil, &refusal{Status: http.StatusServiceUnavailable, Rule: ruleStore, Error: msg}
 }
 
 // guardFinish records what happened upstream. It runs detached from the

@@ -32,8 +32,9 @@ type Store interface {
 // ErrFull means the memory store reached its bound with live entries.
 var ErrFull = errors.New("store: memory store is full")
 
-// DefaultMaxEntries bounds the memory store: ~100 bytes an entry, so
-// about 10 MiB at the bound.
+// DefaultMaxEntries bounds the memory store. An order record keeps
+// QFPay's answer for replay, about 1 KiB with its key, so the bound is
+// on the order of 100 MiB of heap; beyond that, use Redis.
 const DefaultMaxEntries = 100_000
 
 type entry struct {
