@@ -39,9 +39,10 @@ func gatewayLogFile(name string) string {
 }
 
 // leakScan returns what it found; an empty report means no hit.
-func leakScan() (report string, scanned int, debugLines int) {
+func leakScan() (report string, scanned, debugLines, gatewayLogs int) {
 	var hay [][]byte
 	files, _ := filepath.Glob(filepath.Join(logDir, "*.log"))
+	gatewayLogs = len(files)
 	for _, f := range files {
 		if b, err := os.ReadFile(f); err == nil {
 			hay = append(hay, b)
@@ -69,5 +70,5 @@ func leakScan() (report string, scanned int, debugLines int) {
 			}
 		}
 	}
-	return sb.String(), scanned, debugLines
+	return sb.String(), scanned, debugLines, gatewayLogs
 }

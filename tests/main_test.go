@@ -50,13 +50,15 @@ func TestMain(m *testing.M) {
 	}
 	code := m.Run()
 	if code == 0 {
-		report, scanned, debug := leakScan()
+		report, scanned, debug, gateways := leakScan()
 		fmt.Printf("leak scan: %d bytes of logs, outputs, admin config and metrics (%d debug lines): ", scanned, debug)
 		switch {
 		case report != "":
 			fmt.Printf("LEAKS\n%s", report)
 			code = 1
-		case debug == 0:
+		case gateways > 0 && debug == 0:
+			// caddytest gateways log at DEBUG; without those lines the
+			// scan did not see what it claims to have seen.
 			fmt.Println("no debug lines captured: the scan proves nothing")
 			code = 1
 		default:
