@@ -11,12 +11,7 @@ import (
 )
 
 func TestGlobalOptionParse(t *testing.T) {
-	tests := []struct {
-		name    string
-		input   string
-		wantErr string
-		check   func(t *testing.T, a *App)
-	}{
+	tests := []appParseCase{
 		{name: "full", input: `qfpay {
 			environment test
 			merchant hk {
@@ -51,6 +46,20 @@ func TestGlobalOptionParse(t *testing.T) {
 		{name: "client_key error does not quote the value", input: `qfpay { merchant a { client_key S3cr3tK3y extra } }`, wantErr: "client_key takes exactly one argument"},
 		{name: "pay_types empty", input: `qfpay { merchant a { pay_types } }`, wantErr: "wrong argument count"},
 	}
+	runAppParse(t, tests)
+}
+
+// appParseCase is one qfpay global option input: the error wanted, or a
+// check of what was parsed.
+type appParseCase struct {
+	name, input, wantErr string
+	check                func(t *testing.T, a *App)
+}
+
+// runAppParse runs the cases; no error may quote a value containing
+// "S3cr3t" (the tables use it for keys and passwords).
+func runAppParse(t *testing.T, tests []appParseCase) {
+	t.Helper()
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			a := new(App)

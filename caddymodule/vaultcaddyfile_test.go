@@ -6,16 +6,10 @@ import (
 	"time"
 
 	"github.com/caddyserver/caddy/v2"
-	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
 )
 
 func TestVaultParse(t *testing.T) {
-	tests := []struct {
-		name    string
-		input   string
-		wantErr string
-		check   func(t *testing.T, a *App)
-	}{
+	tests := []appParseCase{
 		{name: "full", input: `qfpay {
 			environment test
 			vault {
@@ -106,22 +100,7 @@ func TestVaultParse(t *testing.T) {
 		{name: "merchant fields one", input: `qfpay { merchant m { vault a/b { fields x } } }`, wantErr: "wrong argument count"},
 		{name: "merchant vault unknown", input: `qfpay { merchant m { vault a/b { colour red } } }`, wantErr: `unknown merchant option "colour"`},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			a := new(App)
-			err := a.UnmarshalCaddyfile(caddyfile.NewTestDispenser(ml(tt.input)))
-			if tt.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
-					t.Fatalf("err = %v, want %q", err, tt.wantErr)
-				}
-				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			tt.check(t, a)
-		})
-	}
+	runAppParse(t, tests)
 }
 
 // Provision-time refusals: nothing here contacts Vault.

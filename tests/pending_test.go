@@ -116,21 +116,7 @@ func TestTwoGatewaysShareOrders(t *testing.T) {
 	store := storeRedis(t)
 	s := newGuardSetup(t, store, "", "")
 	listen := fmt.Sprintf("127.0.0.1:%d", freePort(t))
-	cfg := fmt.Sprintf(`{
-	admin localhost:%d
-	qfpay {
-		environment %s
-		%s
-		%s
-	}
-}
-http://%s {
-	bind 127.0.0.1
-	route /trade/v1/* {
-		qfpay_gateway shop
-	}
-}
-`, freePort(t), s.url, store, merchantBlock("shop", ""), listen)
+	cfg := replicaGatewayConfig(t, s.url, store, "", listen)
 	startBinaryConfig(t, cfg, listen, "QFSIGN_TEST_APPCODE="+testAppCode, "QFSIGN_TEST_KEY="+testKey)
 	otn := s.otn("shared")
 	if r := s.pay(t, payForm(otn, 1500)); r.field("respcd") != "0000" {
@@ -153,7 +139,25 @@ func TestRateLimitAcrossReplicas(t *testing.T) {
 	store := storeRedis(t)
 	s := newGuardSetup(t, store, "", "rate_limit 0 3")
 	listen := fmt.Sprintf("127.0.0.1:%d", freePort(t))
-	cfg := fmt.Sprintf(`{
+	cfg := replicaGatewayConfig(t, s.url, store, "rate_limit 0 3", listen)
+	startBinaryConfig(t, cfg, listen, "QFSIGN_TEST_APPCODE="+testAppCode, "QFSIGN_TEST_KEY="+testKey)
+	if sec := time.Now().Second(); sec >= 55 {
+		time.Sleep(time.Duration(61-sec) * time.Second) // keep the minute window whole
+	}
+	b := &guardSetup{gw: &gateway{Tester: s.gw.Tester, base: "http://" + listen}}
+	var got []int
+	for i, g := range []*guardSetup{s, b, s, b} {
+		got = append(got, g.send(t, http.MethodPost, "/trade/v1/query", fmt.Sprintf("out_trade_no=RL%d", i)).status)
+	}
+	if fmt.Sprint(got) != "[200 200 200 429]" || s.double.Count() != 3 {
+		t.Fatalf("statuses %v, QFPay saw %d; want [200 200 200 429] and 3", got, s.double.Count())
+	}
+}
+
+// replicaGatewayConfig is a second gateway replica for the built binary:
+// merchant "shop" with merchantOpts, the given store, on listen.
+func replicaGatewayConfig(t *testing.T, env, store, merchantOpts, listen string) string {
+	return fmt.Sprintf(`{
 	admin localhost:%d
 	qfpay {
 		environment %s
@@ -167,19 +171,7 @@ http://%s {
 		qfpay_gateway shop
 	}
 }
-`, freePort(t), s.url, store, merchantBlock("shop", "rate_limit 0 3"), listen)
-	startBinaryConfig(t, cfg, listen, "QFSIGN_TEST_APPCODE="+testAppCode, "QFSIGN_TEST_KEY="+testKey)
-	if sec := time.Now().Second(); sec >= 55 {
-		time.Sleep(time.Duration(61-sec) * time.Second) // keep the minute window whole
-	}
-	b := &guardSetup{gw: &gateway{Tester: s.gw.Tester, base: "http://" + listen}}
-	var got []int
-	for i, g := range []*guardSetup{s, b, s, b} {
-		got = append(got, g.send(t, http.MethodPost, "/trade/v1/query", fmt.Sprintf("out_trade_no=RL%d", i)).status)
-	}
-	if fmt.Sprint(got) != "[200 200 200 429]" || s.double.Count() != 3 {
-		t.Fatalf("statuses %v, QFPay saw %d; want [200 200 200 429] and 3", got, s.double.Count())
-	}
+`, freePort(t), env, store, merchantBlock("shop", merchantOpts), listen)
 }
 
 // startBinaryConfig runs the built binary on a Caddyfile until the test ends.
