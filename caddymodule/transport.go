@@ -88,30 +88,48 @@ func (t *Transport) RoundTrip(r *http.Request) (*http.Response, error) {
 // read means nothing reached QFPay (the one failure after which the
 // order guard lets a retry through).
 func (t *Transport) send(r *http.Request, sig, appCode string) (*http.Response, error) {
+	out, read := outgoing(r, sig, appCode)
+	resp, err := t.inner.RoundTrip(out)
+	if s, ok := r.Context().Value(signedKey{}).(*signed); ok && err != nil {
+		s.t.notSent = !read.Load()
+	}
+	return resp, err
+}
+
+// outgoing is the copy of r that is sent, and the flag that turns true
+// once its body (or a rewound copy of it) is read.
+func outgoing(r *http.Request, sig, appCode string) (*http.Request, *atomic.Bool) {
 	out := r.WithContext(context.WithoutCancel(r.Context()))
 	out.Header = maps.Clone(r.Header) // shallow: only whole values are replaced below
 	out.Header[headerSign] = []string{sig}
 	if appCode != "" {
 		out.Header[headerAppCode] = []string{appCode}
 	}
-	m := &readMarker{ReadCloser: out.Body}
-	if out.Body != nil && out.Body != http.NoBody {
-		out.Body = m
-	} else {
-		m.read.Store(true) // no body to tell by: assume it may have been sent
+	read := new(atomic.Bool)
+	if out.Body == nil || out.Body == http.NoBody {
+		read.Store(true) // no body to tell by: assume it may have been sent
+		return out, read
 	}
-	resp, err := t.inner.RoundTrip(out)
-	if s, ok := r.Context().Value(signedKey{}).(*signed); ok && err != nil {
-		s.t.notSent = !m.read.Load()
+	out.Body = &readMarker{ReadCloser: out.Body, read: read}
+	// net/http may rewind through GetBody and send again; a rewound
+	// body must mark the request as possibly sent just the same.
+	if getBody := r.GetBody; getBody != nil {
+		out.GetBody = func() (io.ReadCloser, error) {
+			b, err := getBody()
+			if err != nil {
+				return nil, err
+			}
+			return &readMarker{ReadCloser: b, read: read}, nil
+		}
 	}
-	return resp, err
+	return out, read
 }
 
 // readMarker records that the transport started sending the body; the
 // transport reads it on its own goroutine, hence the atomic.
 type readMarker struct {
 	io.ReadCloser
-	read atomic.Bool
+	read *atomic.Bool
 }
 
 func (m *readMarker) Read(p []byte) (int, error) {
