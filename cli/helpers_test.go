@@ -2,7 +2,6 @@ package cli
 
 import (
 	"bytes"
-	"encoding/json"
 	"os"
 	"strings"
 	"sync"
@@ -78,39 +77,6 @@ func (s *syncBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
-}
-
-type vectorFile struct {
-	Request []struct {
-		Name      string            `json:"name"`
-		Params    map[string]string `json:"params"`
-		ClientKey string            `json:"client_key"`
-		MD5       string            `json:"md5"`
-		SHA256    string            `json:"sha256"`
-		WireBody  string            `json:"wire_body"`
-	} `json:"request"`
-	Notification []struct {
-		Name      string `json:"name"`
-		Body      string `json:"body"`
-		ClientKey string `json:"client_key"`
-		MD5       string `json:"md5"`
-	} `json:"notification"`
-}
-
-func loadVectors(t *testing.T) vectorFile {
-	t.Helper()
-	raw, err := os.ReadFile("../signer/testdata/vectors.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var v vectorFile
-	if err := json.Unmarshal(raw, &v); err != nil {
-		t.Fatal(err)
-	}
-	if len(v.Request) == 0 || len(v.Notification) == 0 {
-		t.Fatal("vectors.json holds no vectors")
-	}
-	return v
 }
 
 func writeFile(t *testing.T, content string) string {

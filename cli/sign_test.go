@@ -1,6 +1,8 @@
 package cli
 
 import (
+	"github.com/qfsign/qfsign/internal/testvectors"
+
 	"bytes"
 	"fmt"
 	"maps"
@@ -19,7 +21,7 @@ import (
 // arguments (in unsorted order) and as a urlencoded body on stdin, the key
 // from an environment variable and from a file.
 func TestSignVectors(t *testing.T) {
-	for _, v := range loadVectors(t).Request {
+	for _, v := range testvectors.Load(t).Request {
 		names := slices.Sorted(maps.Keys(v.Params))
 		var args []string
 		for _, n := range slices.Backward(names) {
@@ -57,7 +59,7 @@ func TestSignVectors(t *testing.T) {
 // TestSignExplain: --explain shows sorted names with masked values, the
 // key's fingerprint and the headers; never a value or the key.
 func TestSignExplain(t *testing.T) {
-	for _, v := range loadVectors(t).Request {
+	for _, v := range testvectors.Load(t).Request {
 		for _, st := range []struct{ flag, want string }{{"md5", v.MD5}, {"sha256", v.SHA256}} {
 			t.Run(v.Name+"/"+st.flag, func(t *testing.T) {
 				e := env{"QFPAY_CLIENT_KEY": v.ClientKey}
@@ -184,7 +186,7 @@ func TestSignFormErrors(t *testing.T) {
 // TestSignThroughCobra runs the registered cobra command end to end in
 // process: flags, positional arguments, stdin, stdout and the environment.
 func TestSignThroughCobra(t *testing.T) {
-	v := loadVectors(t).Request[0]
+	v := testvectors.Load(t).Request[0]
 	t.Setenv("QFPAY_CLIENT_KEY", v.ClientKey)
 	for _, c := range []struct {
 		name  string

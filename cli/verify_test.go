@@ -1,13 +1,15 @@
 package cli
 
 import (
+	"github.com/qfsign/qfsign/internal/testvectors"
+
 	"errors"
 	"strings"
 	"testing"
 )
 
 func TestVerifyNotify(t *testing.T) {
-	for _, v := range loadVectors(t).Notification {
+	for _, v := range testvectors.Load(t).Notification {
 		e := env{"QFPAY_CLIENT_KEY": v.ClientKey}
 		t.Run(v.Name+"/ok", func(t *testing.T) {
 			for _, sig := range []string{v.MD5, strings.ToLower(v.MD5), " " + v.MD5 + "\n"} {

@@ -1,37 +1,18 @@
 package qfpaytest
 
 import (
+	"github.com/qfsign/qfsign/internal/testvectors"
+
 	"encoding/json"
 	"maps"
-	"os"
 	"slices"
 	"strings"
 	"testing"
 )
 
-type notificationVector struct {
-	Name      string `json:"name"`
-	Body      string `json:"body"`
-	ClientKey string `json:"client_key"`
-	MD5       string `json:"md5"`
-}
-
-func loadNotificationVectors(t *testing.T) []notificationVector {
+func loadNotificationVectors(t *testing.T) []testvectors.Notification {
 	t.Helper()
-	raw, err := os.ReadFile("testdata/vectors.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var file struct {
-		Notification []notificationVector `json:"notification"`
-	}
-	if err := json.Unmarshal(raw, &file); err != nil {
-		t.Fatal(err)
-	}
-	if len(file.Notification) == 0 {
-		t.Fatal("no notification vectors in testdata/vectors.json")
-	}
-	return file.Notification
+	return testvectors.Load(t).Notification
 }
 
 // objectKeys lists a JSON object's keys in document order.

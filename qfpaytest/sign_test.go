@@ -1,43 +1,15 @@
 package qfpaytest
 
 import (
-	"encoding/json"
+	"github.com/qfsign/qfsign/internal/testvectors"
+
 	"maps"
-	"os"
 	"strings"
 	"testing"
 )
 
-type requestVector struct {
-	Name      string            `json:"name"`
-	Params    map[string]string `json:"params"`
-	ClientKey string            `json:"client_key"`
-	Canonical string            `json:"canonical"`
-	MD5       string            `json:"md5"`
-	SHA256    string            `json:"sha256"`
-	WireBody  string            `json:"wire_body"`
-}
-
-func loadVectors(t *testing.T) []requestVector {
-	t.Helper()
-	raw, err := os.ReadFile("testdata/vectors.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var file struct {
-		Request []requestVector `json:"request"`
-	}
-	if err := json.Unmarshal(raw, &file); err != nil {
-		t.Fatal(err)
-	}
-	if len(file.Request) == 0 {
-		t.Fatal("no request vectors in testdata/vectors.json")
-	}
-	return file.Request
-}
-
 func TestRequestVectors(t *testing.T) {
-	for _, v := range loadVectors(t) {
+	for _, v := range testvectors.Load(t).Request {
 		t.Run(v.Name, func(t *testing.T) {
 			form, err := parseForm([]byte(v.WireBody))
 			if err != nil || !maps.Equal(form, v.Params) {
@@ -66,7 +38,7 @@ func TestRequestVectors(t *testing.T) {
 // TestRequestVectorsOverHTTP sends each vector's wire body to the query
 // endpoint, which ignores unknown fields, so a valid signature yields 0000.
 func TestRequestVectorsOverHTTP(t *testing.T) {
-	for _, v := range loadVectors(t) {
+	for _, v := range testvectors.Load(t).Request {
 		for _, c := range []struct{ signType, sign string }{{"", v.MD5}, {"SHA256", v.SHA256}} {
 			t.Run(v.Name+"/"+c.signType, func(t *testing.T) {
 				m := Merchant{AppCode: "APP-" + v.Name, ClientKey: v.ClientKey, MchID: v.Params["mchid"]}

@@ -5,12 +5,12 @@ package signer
 // fuzz failure means the code and its documentation disagree.
 
 import (
+	"github.com/qfsign/qfsign/internal/testvectors"
+
 	"crypto/md5"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"net/url"
-	"os"
 	"sort"
 	"strings"
 	"testing"
@@ -96,36 +96,9 @@ var legacyCharsetLabels = []string{
 	"x-mac-cyrillic", "x-user-defined",
 }
 
-// fuzzVectorFile is the part of testdata/vectors.json the fuzz seeds use.
-type fuzzVectorFile struct {
-	Request []struct {
-		Params    map[string]string `json:"params"`
-		ClientKey string            `json:"client_key"`
-		Canonical string            `json:"canonical"`
-		WireBody  string            `json:"wire_body"`
-		MD5       string            `json:"md5"`
-	} `json:"request"`
-	Notification []struct {
-		Body      string `json:"body"`
-		ClientKey string `json:"client_key"`
-		MD5       string `json:"md5"`
-	} `json:"notification"`
-}
-
-func loadFuzzVectors(f *testing.F) fuzzVectorFile {
+func loadFuzzVectors(f *testing.F) testvectors.File {
 	f.Helper()
-	raw, err := os.ReadFile("testdata/vectors.json")
-	if err != nil {
-		f.Fatal(err)
-	}
-	var v fuzzVectorFile
-	if err := json.Unmarshal(raw, &v); err != nil {
-		f.Fatal(err)
-	}
-	if len(v.Request) == 0 || len(v.Notification) == 0 {
-		f.Fatal("testdata/vectors.json holds no vectors")
-	}
-	return v
+	return testvectors.Load(f)
 }
 
 // validName is the documented name rule: 1-64 bytes of A-Z a-z 0-9 _ . -

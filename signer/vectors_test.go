@@ -1,48 +1,14 @@
 package signer
 
 import (
-	"encoding/json"
-	"os"
+	"github.com/qfsign/qfsign/internal/testvectors"
+
 	"strings"
 	"testing"
 )
 
-type vectorFile struct {
-	Request []struct {
-		Name      string            `json:"name"`
-		Params    map[string]string `json:"params"`
-		ClientKey string            `json:"client_key"`
-		Canonical string            `json:"canonical"`
-		MD5       string            `json:"md5"`
-		SHA256    string            `json:"sha256"`
-		WireBody  string            `json:"wire_body"`
-	} `json:"request"`
-	Notification []struct {
-		Name      string `json:"name"`
-		Body      string `json:"body"`
-		ClientKey string `json:"client_key"`
-		MD5       string `json:"md5"`
-	} `json:"notification"`
-}
-
-func loadVectors(t testing.TB) vectorFile {
-	t.Helper()
-	raw, err := os.ReadFile("testdata/vectors.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var v vectorFile
-	if err := json.Unmarshal(raw, &v); err != nil {
-		t.Fatal(err)
-	}
-	if len(v.Request) == 0 || len(v.Notification) == 0 {
-		t.Fatal("vectors.json holds no vectors")
-	}
-	return v
-}
-
 func TestRequestVectors(t *testing.T) {
-	for _, v := range loadVectors(t).Request {
+	for _, v := range testvectors.Load(t).Request {
 		t.Run(v.Name, func(t *testing.T) {
 			p := FromMap(v.Params)
 			key := NewSecret(v.ClientKey)
@@ -82,7 +48,7 @@ func TestRequestVectors(t *testing.T) {
 }
 
 func TestNotificationVectors(t *testing.T) {
-	for _, v := range loadVectors(t).Notification {
+	for _, v := range testvectors.Load(t).Notification {
 		t.Run(v.Name, func(t *testing.T) {
 			key := NewSecret(v.ClientKey)
 			body := []byte(v.Body)

@@ -1,6 +1,8 @@
 package tests
 
 import (
+	"github.com/qfsign/qfsign/internal/testvectors"
+
 	"context"
 	"crypto/md5"
 	"encoding/hex"
@@ -26,21 +28,7 @@ type notifyVector struct {
 
 func loadNotifyVector(t *testing.T) notifyVector {
 	t.Helper()
-	raw, err := os.ReadFile("../signer/testdata/vectors.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var v struct {
-		Notification []struct {
-			Body      string `json:"body"`
-			ClientKey string `json:"client_key"`
-			MD5       string `json:"md5"`
-		} `json:"notification"`
-	}
-	if err := json.Unmarshal(raw, &v); err != nil || len(v.Notification) == 0 {
-		t.Fatalf("vectors: %v", err)
-	}
-	n := v.Notification[0]
+	n := testvectors.Load(t).Notification[0]
 	return notifyVector{Body: n.Body, ClientKey: n.ClientKey, MD5: n.MD5}
 }
 
