@@ -28,6 +28,8 @@ func TestCheckoutPageShows(t *testing.T) {
 		{"Hong Kong browser reads Traditional Chinese", "801101", "HKD", "2200", "", "zh-HK,zh;q=0.9",
 			[]string{`<html lang="zh-Hant">`, "付款</button>", "稍後付款</button>", "取消</button>", "金額", `aria-current="page">繁體中文`},
 			[]string{"Leave pending"}},
+		{"Hong Kong browser that also reads English", "801101", "HKD", "2200", "", "zh-HK,zh;q=0.9,en;q=0.8", []string{`lang="zh-Hant"`}, nil},
+		{"English first, Chinese second", "801101", "HKD", "2200", "", "en-US,en;q=0.9,zh-HK;q=0.8", []string{`lang="en"`}, nil},
 		{"Taiwan browser too", "801101", "HKD", "2200", "", "zh-TW", []string{`lang="zh-Hant"`}, nil},
 		{"?lang= wins over the browser", "801101", "HKD", "2200", "?lang=en", "zh-HK", []string{`lang="en"`, "Leave pending"}, nil},
 		{"?lang=zh-Hant", "801107", "HKD", "2200", "?lang=zh-Hant", "en", []string{`lang="zh-Hant"`, `action="/checkout/`}, nil},

@@ -91,13 +91,19 @@ func status(e *entry, t messages) (string, string) {
 	return "failed", t.Failed
 }
 
-// languages the page speaks, the first being the fallback.
-var matcher = language.NewMatcher([]language.Tag{language.English, language.TraditionalChinese})
+// matcher knows the page's languages, English (the fallback) first. The
+// regions writing Traditional Chinese are listed as well: the matcher
+// rates zh-HK against zh-Hant below an exact en, and a Hong Kong browser
+// sends "zh-HK,zh;q=0.9,en;q=0.8".
+var matcher = language.NewMatcher([]language.Tag{
+	language.English, language.TraditionalChinese,
+	language.MustParse("zh-HK"), language.MustParse("zh-TW"), language.MustParse("zh-MO"),
+})
 
 // pickLanguage takes ?lang= first, then Accept-Language.
 func pickLanguage(r *http.Request) string {
 	_, i := language.MatchStrings(matcher, r.URL.Query().Get("lang"), r.Header.Get("Accept-Language"))
-	if i == 1 {
+	if i > 0 {
 		return "zh-Hant"
 	}
 	return "en"
