@@ -89,99 +89,108 @@ func (sh *shop) page(t *testing.T, payURL, query, acceptLanguage string) *httpte
 	return rec
 }
 
+const shopBack = "http://shop.test/back?o=1"
+
+// flowCase is one walk through the checkout: what the customer (and the
+// clock) do, then where the order stands.
+type flowCase struct {
+	name     string
+	extra    url.Values
+	steps    func(sh *shop, t *testing.T, payURL string) *httptest.ResponseRecorder
+	respcd   string
+	cancel   string
+	location string // of the last step's redirect; "page" for the page itself
+	notified int
+	status   string // data-status of the page afterwards
+}
+
+var flowCases = []flowCase{
+	{"pay goes back to return_url", url.Values{"return_url": {shopBack}}, func(sh *shop, t *testing.T, u string) *httptest.ResponseRecorder {
+		return sh.act(t, u, actionPay)
+	}, "0000", "0", shopBack, 1, "paid"},
+	{"pay without return_url stays on the page", nil, func(sh *shop, t *testing.T, u string) *httptest.ResponseRecorder {
+		return sh.act(t, u, actionPay)
+	}, "0000", "0", "page", 1, "paid"},
+	{"javascript return_url is never followed", url.Values{"return_url": {"javascript:alert(1)"}}, func(sh *shop, t *testing.T, u string) *httptest.ResponseRecorder {
+		return sh.act(t, u, actionPay)
+	}, "0000", "0", "page", 1, "paid"},
+	{"cancel closes", url.Values{"return_url": {shopBack}}, func(sh *shop, t *testing.T, u string) *httptest.ResponseRecorder {
+		return sh.act(t, u, actionCancel)
+	}, "1142", "2", "page", 0, "cancelled"},
+	{"leave pending answers 1145", nil, func(sh *shop, t *testing.T, u string) *httptest.ResponseRecorder {
+		return sh.act(t, u, actionPending)
+	}, "1145", "0", "page", 0, "pending"},
+	{"pending then pay", nil, func(sh *shop, t *testing.T, u string) *httptest.ResponseRecorder {
+		sh.act(t, u, actionPending)
+		return sh.act(t, u, actionPay)
+	}, "0000", "0", "page", 1, "paid"},
+	{"untouched stays 1143 until a second before expiry", url.Values{"expired_time": {"5"}}, func(sh *shop, t *testing.T, u string) *httptest.ResponseRecorder {
+		sh.advance(5*time.Minute - time.Second)
+		return nil
+	}, "1143", "0", "", 0, "open"},
+	{"expiry closes, pay refused", url.Values{"expired_time": {"5"}, "return_url": {shopBack}}, func(sh *shop, t *testing.T, u string) *httptest.ResponseRecorder {
+		sh.act(t, u, actionPending)
+		sh.advance(5 * time.Minute)
+		return sh.act(t, u, actionPay)
+	}, "1142", "0", "page", 0, "expired"},
+	{"default expiry is 30 minutes", nil, func(sh *shop, t *testing.T, u string) *httptest.ResponseRecorder {
+		sh.advance(30 * time.Minute)
+		return nil
+	}, "1142", "0", "", 0, "expired"},
+	{"pay twice notifies once", nil, func(sh *shop, t *testing.T, u string) *httptest.ResponseRecorder {
+		sh.act(t, u, actionPay)
+		return sh.act(t, u, actionPay)
+	}, "0000", "0", "page", 1, "paid"},
+	{"cancelled cannot be paid", nil, func(sh *shop, t *testing.T, u string) *httptest.ResponseRecorder {
+		sh.act(t, u, actionCancel)
+		return sh.act(t, u, actionPay)
+	}, "1142", "2", "page", 0, "cancelled"},
+	{"merchant close ends the page", nil, func(sh *shop, t *testing.T, u string) *httptest.ResponseRecorder {
+		send(t, sh.s, signed(t, pathReversal, cancelParams("out_trade_no", "CO1"), merchant))
+		return sh.act(t, u, actionPay)
+	}, "1142", "2", "page", 0, "cancelled"},
+}
+
 func TestCheckoutFlows(t *testing.T) {
-	const back = "http://shop.test/back?o=1"
-	tests := []struct {
-		name     string
-		extra    url.Values
-		steps    func(sh *shop, t *testing.T, payURL string) *httptest.ResponseRecorder
-		respcd   string
-		cancel   string
-		location string // of the last step's redirect; "page" for the page itself
-		notified int
-		status   string // data-status of the page afterwards
-	}{
-		{"pay goes back to return_url", url.Values{"return_url": {back}}, func(sh *shop, t *testing.T, u string) *httptest.ResponseRecorder {
-			return sh.act(t, u, actionPay)
-		}, "0000", "0", back, 1, "paid"},
-		{"pay without return_url stays on the page", nil, func(sh *shop, t *testing.T, u string) *httptest.ResponseRecorder {
-			return sh.act(t, u, actionPay)
-		}, "0000", "0", "page", 1, "paid"},
-		{"javascript return_url is never followed", url.Values{"return_url": {"javascript:alert(1)"}}, func(sh *shop, t *testing.T, u string) *httptest.ResponseRecorder {
-			return sh.act(t, u, actionPay)
-		}, "0000", "0", "page", 1, "paid"},
-		{"cancel closes", url.Values{"return_url": {back}}, func(sh *shop, t *testing.T, u string) *httptest.ResponseRecorder {
-			return sh.act(t, u, actionCancel)
-		}, "1142", "2", "page", 0, "cancelled"},
-		{"leave pending answers 1145", nil, func(sh *shop, t *testing.T, u string) *httptest.ResponseRecorder {
-			return sh.act(t, u, actionPending)
-		}, "1145", "0", "page", 0, "pending"},
-		{"pending then pay", nil, func(sh *shop, t *testing.T, u string) *httptest.ResponseRecorder {
-			sh.act(t, u, actionPending)
-			return sh.act(t, u, actionPay)
-		}, "0000", "0", "page", 1, "paid"},
-		{"untouched stays 1143 until a second before expiry", url.Values{"expired_time": {"5"}}, func(sh *shop, t *testing.T, u string) *httptest.ResponseRecorder {
-			sh.advance(5*time.Minute - time.Second)
-			return nil
-		}, "1143", "0", "", 0, "open"},
-		{"expiry closes, pay refused", url.Values{"expired_time": {"5"}, "return_url": {back}}, func(sh *shop, t *testing.T, u string) *httptest.ResponseRecorder {
-			sh.act(t, u, actionPending)
-			sh.advance(5 * time.Minute)
-			return sh.act(t, u, actionPay)
-		}, "1142", "0", "page", 0, "expired"},
-		{"default expiry is 30 minutes", nil, func(sh *shop, t *testing.T, u string) *httptest.ResponseRecorder {
-			sh.advance(30 * time.Minute)
-			return nil
-		}, "1142", "0", "", 0, "expired"},
-		{"pay twice notifies once", nil, func(sh *shop, t *testing.T, u string) *httptest.ResponseRecorder {
-			sh.act(t, u, actionPay)
-			return sh.act(t, u, actionPay)
-		}, "0000", "0", "page", 1, "paid"},
-		{"cancelled cannot be paid", nil, func(sh *shop, t *testing.T, u string) *httptest.ResponseRecorder {
-			sh.act(t, u, actionCancel)
-			return sh.act(t, u, actionPay)
-		}, "1142", "2", "page", 0, "cancelled"},
-		{"merchant close ends the page", nil, func(sh *shop, t *testing.T, u string) *httptest.ResponseRecorder {
-			send(t, sh.s, signed(t, pathReversal, cancelParams("out_trade_no", "CO1"), merchant))
-			return sh.act(t, u, actionPay)
-		}, "1142", "2", "page", 0, "cancelled"},
+	for _, tc := range flowCases {
+		t.Run(tc.name, func(t *testing.T) { walkFlow(t, tc) })
 	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			sh := newShop(t)
-			resp := sh.order(t, "CO1", "801101", tc.extra)
-			payURL, _ := resp["pay_url"].(string)
-			if resp["respcd"] != "0000" || !strings.HasPrefix(payURL, "http://double.test/checkout/") {
-				t.Fatalf("payment answer: %v", resp)
-			}
-			if r := sh.row(t, "CO1"); r["respcd"] != "1143" {
-				t.Fatalf("before any action: %v", r)
-			}
-			rec := tc.steps(sh, t, payURL)
-			if rec != nil {
-				want := tc.location
-				if want == "page" {
-					want = strings.TrimPrefix(payURL, "http://double.test")
-				}
-				if rec.Code != http.StatusSeeOther || rec.Header().Get("Location") != want {
-					t.Errorf("redirect %d to %q, want %q", rec.Code, rec.Header().Get("Location"), want)
-				}
-			}
-			r := sh.row(t, "CO1")
-			if r["respcd"] != tc.respcd || r["cancel"] != tc.cancel {
-				t.Errorf("query row: respcd %v cancel %v, want %s %s", r["respcd"], r["cancel"], tc.respcd, tc.cancel)
-			}
-			if _, paid := r["paydtm"]; paid != (tc.respcd == "0000") {
-				t.Errorf("paydtm %v on a %s row", r["paydtm"], tc.respcd)
-			}
-			waitIdle(t, sh.s)
-			if got := len(sh.s.Deliveries()); got != tc.notified {
-				t.Errorf("%d notifications, want %d", got, tc.notified)
-			}
-			if page := sh.page(t, payURL, "", "").Body.String(); !strings.Contains(page, `data-status="`+tc.status+`"`) {
-				t.Errorf("page status, want %s:\n%s", tc.status, page)
-			}
-		})
+}
+
+// walkFlow orders CO1, runs tc's steps and checks the outcome.
+func walkFlow(t *testing.T, tc flowCase) {
+	sh := newShop(t)
+	resp := sh.order(t, "CO1", "801101", tc.extra)
+	payURL, _ := resp["pay_url"].(string)
+	if resp["respcd"] != "0000" || !strings.HasPrefix(payURL, "http://double.test/checkout/") {
+		t.Fatalf("payment answer: %v", resp)
+	}
+	if r := sh.row(t, "CO1"); r["respcd"] != "1143" {
+		t.Fatalf("before any action: %v", r)
+	}
+	rec := tc.steps(sh, t, payURL)
+	if rec != nil {
+		want := tc.location
+		if want == "page" {
+			want = strings.TrimPrefix(payURL, "http://double.test")
+		}
+		if rec.Code != http.StatusSeeOther || rec.Header().Get("Location") != want {
+			t.Errorf("redirect %d to %q, want %q", rec.Code, rec.Header().Get("Location"), want)
+		}
+	}
+	r := sh.row(t, "CO1")
+	if r["respcd"] != tc.respcd || r["cancel"] != tc.cancel {
+		t.Errorf("query row: respcd %v cancel %v, want %s %s", r["respcd"], r["cancel"], tc.respcd, tc.cancel)
+	}
+	if _, paid := r["paydtm"]; paid != (tc.respcd == "0000") {
+		t.Errorf("paydtm %v on a %s row", r["paydtm"], tc.respcd)
+	}
+	waitIdle(t, sh.s)
+	if got := len(sh.s.Deliveries()); got != tc.notified {
+		t.Errorf("%d notifications, want %d", got, tc.notified)
+	}
+	if page := sh.page(t, payURL, "", "").Body.String(); !strings.Contains(page, `data-status="`+tc.status+`"`) {
+		t.Errorf("page status, want %s:\n%s", tc.status, page)
 	}
 }
 
