@@ -118,22 +118,26 @@ func (a *App) merchantNames() []string {
 }
 
 // startEmbedded serves the QFPay double on a loopback port with the
-// merchants' own credentials, so signatures are really verified.
+// merchants' own credentials, so signatures are really verified, and its
+// checkout page for the online Alipay types.
 func (a *App) startEmbedded() error {
 	var ms []qfpaytest.Merchant
 	for _, name := range a.merchantNames() {
 		c := a.Merchants[name].creds.Load()
-		ms = append(ms, qfpaytest.Merchant{AppCode: c.AppCode, ClientKey: a.Merchants[name].doubleKey, MchID: c.MchID})
+		ms = append(ms, qfpaytest.Merchant{AppCode: c.AppCode, ClientKey: a.Merchants[name].doubleKey, MchID: c.MchID, Name: name})
 	}
 	run, err := qfpaytest.Start("127.0.0.1:0", ms...)
 	if err != nil {
 		return fmt.Errorf("qfpay: embedded QFPay: %w", err)
 	}
+	// Online Alipay payments get a pay_url on the double's own loopback
+	// port, where a browser on this machine walks the customer's flow.
+	run.SetCheckoutURL(run.URL)
 	a.embedded = run
 	a.upstream = &url.URL{Scheme: "http", Host: run.Addr}
 	a.client = newQueryClient()
 	a.logger.Warn("using the embedded QFPay double: no payment leaves this process",
-		zap.String("upstream", run.URL))
+		zap.String("upstream", run.URL), zap.String("checkout", run.URL+"/checkout/"))
 	return nil
 }
 
