@@ -10,6 +10,7 @@ import (
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+	"go.uber.org/zap"
 
 	"github.com/qfsign/qfsign/keys"
 	"github.com/qfsign/qfsign/signer"
@@ -228,20 +229,39 @@ func (h *SignHandler) prepare(r *http.Request, t *txn) *refusal {
 	if err != nil {
 		return keyUnavailable(err)
 	}
-	p, err := signer.ParseForm(raw, cs)
-	if err == nil {
-		pol := h.m.policy
-		pol.MchID = creds.MchID
-		p, err = ep.Validate(p, &pol)
-	}
-	if fe, ok := signer.AsFieldError(err); ok {
-		return fromFieldError(http.StatusBadRequest, fe)
+	pol := h.m.policy
+	pol.MchID = creds.MchID
+	p, err := parseParams(ep, raw, cs, &pol)
+	if err != nil {
+		return h.notPrepared(err)
 	}
 	t.params = p
 	t.validate = time.Since(t.start)
 	h.signInto(r, t, creds)
 	t.sign = time.Since(t.start) - t.validate
 	return nil
+}
+
+// parseParams parses and validates the caller's fields. A variable, so
+// that a test can make it fail in a way the signer never does today.
+var parseParams = func(ep *signer.Endpoint, raw []byte, cs *signer.Charset, pol *signer.Policy) (signer.Params, error) {
+	p, err := signer.ParseForm(raw, cs)
+	if err != nil {
+		return nil, err
+	}
+	return ep.Validate(p, pol)
+}
+
+// notPrepared fails closed on any error: a field error names the field
+// and rule; anything else is the gateway's fault, logged, and still
+// nothing is forwarded.
+func (h *SignHandler) notPrepared(err error) *refusal {
+	if fe, ok := signer.AsFieldError(err); ok {
+		return fromFieldError(http.StatusBadRequest, fe)
+	}
+	h.logger.Error("request not signed: unexpected error; nothing was sent", zap.String("merchant", h.Merchant), zap.Error(err))
+	return &refusal{Status: http.StatusInternalServerError, Rule: ruleInternal,
+		Error: "the gateway could not prepare this request; nothing was sent to QFPay"}
 }
 
 // readParams returns the caller's parameters: the form body for POST,

@@ -27,6 +27,7 @@ const (
 	ruleQueryString   = "query_string"
 	ruleKeyUnavailble = "key_unavailable"
 	ruleBodyRead      = "body_read"
+	ruleInternal      = "internal"
 )
 
 // keyUnavailable fails closed; err is keys.ErrNoKey or ErrStale, which
