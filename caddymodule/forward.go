@@ -2,6 +2,7 @@ package caddymodule
 
 import (
 	"bytes"
+	"errors"
 	"net/http"
 
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
@@ -76,6 +77,9 @@ func (h *SignHandler) serveBuffered(cw *captureWriter, r *http.Request, next cad
 
 func (h *SignHandler) writeResult(cw *captureWriter, res *upstreamResult) {
 	switch {
+	case errors.Is(res.err, errAnswerTooLarge):
+		(&refusal{Status: http.StatusBadGateway, Rule: ruleUpstreamAnswer,
+			Error: "QFPay's answer is larger than 1 MiB and was not read; the outcome is unknown. Send the same request again: the gateway will query QFPay, never resend"}).write(cw)
 	case res.err != nil && res.notSent:
 		(&refusal{Status: http.StatusBadGateway, Rule: ruleUnreachable,
 			Error: "QFPay could not be reached; nothing was sent"}).write(cw)

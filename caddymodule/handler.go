@@ -135,6 +135,8 @@ type txn struct {
 	params    signer.Params
 	kid       string
 	sig       string // handed to the transport; never logged
+	wire      []byte // the signed bytes: the body, or the query for GET
+	appCode   string // the credentials' app_code, sent as X-QF-APPCODE
 	mchid     string // the credentials' mchid the params were validated with
 	resent    bool   // re-signed after 1108 with a rotated key
 	notSent   bool   // the transport proved the request never left
@@ -282,20 +284,26 @@ func (h *SignHandler) readParams(r *http.Request, ep *signer.Endpoint) ([]byte, 
 }
 
 // signInto signs t.params with creds and puts exactly the signed bytes
-// on r: the body for POST, the query string for GET.
+// on r (for a plain reverse_proxy) and on t (the qfpay transport builds
+// QFPay's request from t alone).
 func (h *SignHandler) signInto(r *http.Request, t *txn, creds *keys.Credentials) {
-	t.params = t.ep.WithAppCode(t.params, creds.AppCode)
-	t.kid, t.mchid = creds.KID(), creds.MchID
-	t.sig = signer.Sign(t.params, creds.Key, h.m.signType)
-	enc := t.params.Encode()
+	h.sign(t, creds)
 	if t.ep.Method != http.MethodGet {
-		setSigned(r, enc, creds.AppCode, t.sig, h.m.signType)
+		setSigned(r, t.wire, creds.AppCode, t.sig, h.m.signType)
 		return
 	}
-	r.URL.RawQuery = string(enc)
+	r.URL.RawQuery = string(t.wire)
 	setSignedHeaders(r, creds.AppCode, t.sig, h.m.signType)
 	r.Body, r.ContentLength, r.GetBody = http.NoBody, 0, nil
 	r.Header.Del("Content-Type")
+}
+
+// sign signs t.params with creds into t: signature and wire bytes.
+func (h *SignHandler) sign(t *txn, creds *keys.Credentials) {
+	t.params = t.ep.WithAppCode(t.params, creds.AppCode)
+	t.kid, t.mchid, t.appCode = creds.KID(), creds.MchID, creds.AppCode
+	t.sig = signer.Sign(t.params, creds.Key, h.m.signType)
+	t.wire = t.params.Encode()
 }
 
 // Interface guards.

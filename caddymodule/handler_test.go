@@ -189,35 +189,3 @@ func TestVerifyResponseModes(t *testing.T) {
 		})
 	}
 }
-
-// The sent copy carries the signature (the logged request does not), and
-// reading its body, or a body rewound through GetBody, marks it as
-// possibly sent: the guard must not release an order QFPay may have.
-func TestOutgoingMarksReads(t *testing.T) {
-	for _, rewind := range []bool{false, true} {
-		r := newRequest("a=b")
-		setSigned(r, []byte("a=b"), "APP", "", signer.MD5)
-		r.Header.Del(headerSign)
-		out, read := outgoing(r, "SIG", "")
-		if out.Header.Get(headerSign) != "SIG" || r.Header.Get(headerSign) != "" {
-			t.Fatal("the signature must be on the sent copy only")
-		}
-		if read.Load() {
-			t.Fatal("marked before any read")
-		}
-		body := out.Body
-		if rewind {
-			var err error
-			if body, err = out.GetBody(); err != nil {
-				t.Fatal(err)
-			}
-		}
-		if b, _ := io.ReadAll(body); string(b) != "a=b" || !read.Load() {
-			t.Fatalf("rewind=%v: read %q, marked %v", rewind, b, read.Load())
-		}
-	}
-	get := httptest.NewRequest(http.MethodGet, "/trade/v1/close?a=b", nil)
-	if _, read := outgoing(get, "SIG", ""); !read.Load() {
-		t.Fatal("a request without a body cannot prove it was not sent")
-	}
-}

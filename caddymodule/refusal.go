@@ -28,6 +28,8 @@ const (
 	ruleKeyUnavailble = "key_unavailable"
 	ruleBodyRead      = "body_read"
 	ruleInternal      = "internal"
+	// ruleUpstreamAnswer: QFPay's answer could not be taken (too large).
+	ruleUpstreamAnswer = "upstream_answer"
 )
 
 // keyUnavailable fails closed; err is keys.ErrNoKey or ErrStale, which
