@@ -71,4 +71,3 @@ func TestHostHeader(t *testing.T) {
 		}
 	}
 }
-
