@@ -155,6 +155,9 @@ type txn struct {
 // ServeHTTP implements caddyhttp.MiddlewareHandler.
 func (h *SignHandler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
 	t := &txn{start: time.Now()}
+	if h.app.embedded != nil {
+		w = markEmbedded{&caddyhttp.ResponseWriterWrapper{ResponseWriter: w}}
+	}
 	act, prev, rf := h.admit(r, t)
 	if rf != nil {
 		t.refusal = rf

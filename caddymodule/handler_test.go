@@ -23,7 +23,7 @@ const answer = `{"respcd":"0000","respmsg":"","resperr":"success","syssn":"20251
 
 func testHandler(t testing.TB) *SignHandler {
 	t.Helper()
-	m := &Merchant{AppCode: "APP", ClientKey: "{env.QFSIGN_UNIT_KEY}"}
+	m := &Merchant{AppCode: "APP", ClientKey: demoClientKey} // a literal: allowed for embedded only
 	if err := m.provision("shop", true); err != nil {
 		t.Fatal(err)
 	}

@@ -50,11 +50,18 @@ func qfsignBinary(t *testing.T) string {
 
 func runBinary(t *testing.T, env []string, args ...string) (string, error) {
 	t.Helper()
-	cmd := exec.Command(qfsignBinary(t), args...)
-	cmd.Dir = ".."
+	cmd := execBinary(t, args...)
 	cmd.Env = append(os.Environ(), env...)
 	out, err := cmd.CombinedOutput()
 	return string(out), err
+}
+
+// execBinary is the built binary run from the repository root.
+func execBinary(t *testing.T, args ...string) *exec.Cmd {
+	t.Helper()
+	cmd := exec.Command(qfsignBinary(t), args...)
+	cmd.Dir = ".."
+	return cmd
 }
 
 // waitListening dials addr until it accepts or the process exits.
