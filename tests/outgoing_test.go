@@ -64,6 +64,13 @@ func (u *droppingUpstream) serve(w http.ResponseWriter, r *http.Request) {
 	_, _ = io.WriteString(w, `{"respcd":"0000","respmsg":"","resperr":"success","syssn":"1"}`)
 }
 
+// count is the number of requests that arrived.
+func (u *droppingUpstream) count() int {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	return len(u.arrivals)
+}
+
 // of returns the arrivals of one out_trade_no.
 func (u *droppingUpstream) of(otn string) []arrival {
 	u.mu.Lock()
