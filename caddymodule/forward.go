@@ -52,7 +52,9 @@ func (h *SignHandler) serveBuffered(cw *captureWriter, r *http.Request, next cad
 	err := next.ServeHTTP(rec, r)
 	res := &upstreamResult{status: rec.Status(), header: cw.Header(), body: buf.Bytes(), err: err, notSent: t.notSent}
 	t.upErr = err
-	if err == nil && h.VerifyResponse == verifyEnforce && !h.checkResponse(cw.Header(), res.body, false) {
+	// log and enforce both check (and count); only enforce refuses.
+	verifies := err != nil || h.VerifyResponse == "" || h.VerifyResponse == verifyOff || h.checkResponse(cw.Header(), res.body, false)
+	if !verifies && h.VerifyResponse == verifyEnforce {
 		// An answer we cannot trust is no outcome: keep the order unknown.
 		h.guardFinish(r.Context(), t, &upstreamResult{status: http.StatusBadGateway})
 		clearHeader(cw.Header())

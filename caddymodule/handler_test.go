@@ -13,6 +13,7 @@ import (
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	"go.uber.org/zap"
 
 	"github.com/qfsign/qfsign/signer"
@@ -158,13 +159,16 @@ func TestVerifyResponseModes(t *testing.T) {
 		mode, sig  string
 		wantStatus int
 		wantBody   string
+		mismatches float64 // counted by qfsign_response_signatures_total
 	}{
-		{verifyEnforce, goodSig, 200, body},
-		{verifyEnforce, "BAD", 502, `"rule":"response_signature"`},
-		{verifyEnforce, "", 200, body},
-		{verifyLog, "BAD", 200, body},
-		{verifyOff, "BAD", 200, body},
+		{verifyEnforce, goodSig, 200, body, 0},
+		{verifyEnforce, "BAD", 502, `"rule":"response_signature"`, 1},
+		{verifyEnforce, "", 200, body, 0},
+		{verifyLog, "BAD", 200, body, 1},
+		{verifyLog, goodSig, 200, body, 0},
+		{verifyOff, "BAD", 200, body, 0},
 	}
+	mismatch := responseSigTotal.WithLabelValues("shop", "mismatch")
 	for _, tt := range tests {
 		t.Run(tt.mode+"/"+tt.sig, func(t *testing.T) {
 			h.VerifyResponse = tt.mode
@@ -177,8 +181,12 @@ func TestVerifyResponseModes(t *testing.T) {
 				return nil
 			})
 			rec := httptest.NewRecorder()
+			before := testutil.ToFloat64(mismatch)
 			if err := h.ServeHTTP(rec, newRequest("txamt=1500&txcurrcd=HKD&pay_type=801101&out_trade_no=V-"+tt.mode+tt.sig[:min(4, len(tt.sig))]), next); err != nil {
 				t.Fatal(err)
+			}
+			if got := testutil.ToFloat64(mismatch) - before; got != tt.mismatches {
+				t.Errorf("mismatches counted %v, want %v", got, tt.mismatches)
 			}
 			if rec.Code != tt.wantStatus || !strings.Contains(rec.Body.String(), tt.wantBody) {
 				t.Fatalf("got %d %s", rec.Code, rec.Body)
