@@ -1,9 +1,13 @@
 package caddymodule
 
 import (
+	"errors"
 	"io"
+	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/qfsign/qfsign/signer"
@@ -69,5 +73,14 @@ func TestHostHeader(t *testing.T) {
 		if got := hostHeader(u); got != want {
 			t.Errorf("%s: %s, want %s", in, got, want)
 		}
+	}
+}
+
+// A request qfpay_sign did not prepare is never sent.
+func TestTransportRefusesUnsigned(t *testing.T) {
+	tr := &Transport{}
+	r := httptest.NewRequest(http.MethodPost, "http://qfpay.invalid/trade/v1/payment", strings.NewReader("txamt=1"))
+	if resp, err := tr.RoundTrip(r); resp != nil || !errors.Is(err, errNotSigned) {
+		t.Fatalf("got %v, %v", resp, err)
 	}
 }
