@@ -24,7 +24,9 @@ func TestReadBodyGrowsAsRead(t *testing.T) {
 			}
 		}).AllocedBytesPerOp()
 	}
-	if got := allocs(true) - allocs(false); got > readBodyInitial+2<<10 {
+	// Half the declared length: well above the capped first buffer (even
+	// under -race), well below an allocation sized by Content-Length.
+	if got := allocs(true) - allocs(false); got > 30<<10 {
 		t.Fatalf("readBody allocated %d bytes for a 10-byte body declared as 60 KiB", got)
 	}
 }

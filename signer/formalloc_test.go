@@ -18,7 +18,8 @@ func TestParseFormAllocatesPerKeptField(t *testing.T) {
 			}
 		}
 	})
-	if got, max := res.AllocedBytesPerOp(), int64(len(body))+4<<10; got > max {
+	// Twice the body: room for the copy (and -race), far from 2 MB.
+	if got, max := res.AllocedBytesPerOp(), 2*int64(len(body)); got > max {
 		t.Fatalf("ParseForm of %d separators allocated %d bytes per call, want at most %d", len(body), got, max)
 	}
 }
