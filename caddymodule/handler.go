@@ -10,6 +10,7 @@ import (
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+	"go.uber.org/zap"
 
 	"github.com/qfsign/qfsign/keys"
 	"github.com/qfsign/qfsign/signer"
@@ -134,6 +135,8 @@ type txn struct {
 	params    signer.Params
 	kid       string
 	sig       string // handed to the transport; never logged
+	wire      []byte // the signed bytes: the body, or the query for GET
+	appCode   string // the credentials' app_code, sent as X-QF-APPCODE
 	mchid     string // the credentials' mchid the params were validated with
 	resent    bool   // re-signed after 1108 with a rotated key
 	notSent   bool   // the transport proved the request never left
@@ -152,6 +155,9 @@ type txn struct {
 // ServeHTTP implements caddyhttp.MiddlewareHandler.
 func (h *SignHandler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
 	t := &txn{start: time.Now()}
+	if h.app.embedded != nil {
+		w = markEmbedded{&caddyhttp.ResponseWriterWrapper{ResponseWriter: w}}
+	}
 	act, prev, rf := h.admit(r, t)
 	if rf != nil {
 		t.refusal = rf
@@ -228,20 +234,39 @@ func (h *SignHandler) prepare(r *http.Request, t *txn) *refusal {
 	if err != nil {
 		return keyUnavailable(err)
 	}
-	p, err := signer.ParseForm(raw, cs)
-	if err == nil {
-		pol := h.m.policy
-		pol.MchID = creds.MchID
-		p, err = ep.Validate(p, &pol)
-	}
-	if fe, ok := signer.AsFieldError(err); ok {
-		return fromFieldError(http.StatusBadRequest, fe)
+	pol := h.m.policy
+	pol.MchID = creds.MchID
+	p, err := parseParams(ep, raw, cs, &pol)
+	if err != nil {
+		return h.notPrepared(err)
 	}
 	t.params = p
 	t.validate = time.Since(t.start)
 	h.signInto(r, t, creds)
 	t.sign = time.Since(t.start) - t.validate
 	return nil
+}
+
+// parseParams parses and validates the caller's fields. A variable, so
+// that a test can make it fail in a way the signer never does today.
+var parseParams = func(ep *signer.Endpoint, raw []byte, cs *signer.Charset, pol *signer.Policy) (signer.Params, error) {
+	p, err := signer.ParseForm(raw, cs)
+	if err != nil {
+		return nil, err
+	}
+	return ep.Validate(p, pol)
+}
+
+// notPrepared fails closed on any error: a field error names the field
+// and rule; anything else is the gateway's fault, logged, and still
+// nothing is forwarded.
+func (h *SignHandler) notPrepared(err error) *refusal {
+	if fe, ok := signer.AsFieldError(err); ok {
+		return fromFieldError(http.StatusBadRequest, fe)
+	}
+	h.logger.Error("request not signed: unexpected error; nothing was sent", zap.String("merchant", h.Merchant), zap.Error(err))
+	return &refusal{Status: http.StatusInternalServerError, Rule: ruleInternal,
+		Error: "the gateway could not prepare this request; nothing was sent to QFPay"}
 }
 
 // readParams returns the caller's parameters: the form body for POST,
@@ -262,20 +287,26 @@ func (h *SignHandler) readParams(r *http.Request, ep *signer.Endpoint) ([]byte, 
 }
 
 // signInto signs t.params with creds and puts exactly the signed bytes
-// on r: the body for POST, the query string for GET.
+// on r (for a plain reverse_proxy) and on t (the qfpay transport builds
+// QFPay's request from t alone).
 func (h *SignHandler) signInto(r *http.Request, t *txn, creds *keys.Credentials) {
-	t.params = t.ep.WithAppCode(t.params, creds.AppCode)
-	t.kid, t.mchid = creds.KID(), creds.MchID
-	t.sig = signer.Sign(t.params, creds.Key, h.m.signType)
-	enc := t.params.Encode()
+	h.sign(t, creds)
 	if t.ep.Method != http.MethodGet {
-		setSigned(r, enc, creds.AppCode, t.sig, h.m.signType)
+		setSigned(r, t.wire, creds.AppCode, t.sig, h.m.signType)
 		return
 	}
-	r.URL.RawQuery = string(enc)
+	r.URL.RawQuery = string(t.wire)
 	setSignedHeaders(r, creds.AppCode, t.sig, h.m.signType)
 	r.Body, r.ContentLength, r.GetBody = http.NoBody, 0, nil
 	r.Header.Del("Content-Type")
+}
+
+// sign signs t.params with creds into t: signature and wire bytes.
+func (h *SignHandler) sign(t *txn, creds *keys.Credentials) {
+	t.params = t.ep.WithAppCode(t.params, creds.AppCode)
+	t.kid, t.mchid, t.appCode = creds.KID(), creds.MchID, creds.AppCode
+	t.sig = signer.Sign(t.params, creds.Key, h.m.signType)
+	t.wire = t.params.Encode()
 }
 
 // Interface guards.

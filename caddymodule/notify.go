@@ -101,8 +101,8 @@ func (h *NotifyHandler) verify(r *http.Request) ([]byte, notification, *refusal)
 	if !signer.VerifyNotification(body, creds.Key, st, strings.TrimSpace(r.Header.Get(headerSign))) {
 		return nil, n, &refusal{Status: http.StatusUnauthorized, Error: "missing or invalid X-QF-SIGN", Field: headerSign, Rule: ruleSignature}
 	}
-	if err := json.Unmarshal(body, &n); err != nil {
-		return nil, n, &refusal{Status: http.StatusBadRequest, Error: "the notification is not a JSON object of strings", Rule: ruleJSON}
+	if err := json.Unmarshal(body, &n); err != nil || duplicateKey(body) {
+		return nil, n, &refusal{Status: http.StatusBadRequest, Error: "the notification is not a JSON object of strings with unique keys", Rule: ruleJSON}
 	}
 	switch {
 	case n.Syssn == "":

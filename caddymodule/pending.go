@@ -82,6 +82,8 @@ func (h *SignHandler) queryOrder(ctx context.Context, otn string) (map[string]js
 		return nil, err
 	}
 	setSigned(req, body, creds.AppCode, signer.Sign(p, creds.Key, h.m.signType), h.m.signType)
+	req.Host = hostHeader(h.app.upstream) // as the transport sends it
+	req.Header.Set("User-Agent", userAgent())
 	resp, err := h.app.client.Do(req)
 	if err != nil {
 		return nil, fmt.Errorf("query: %w", err)

@@ -49,26 +49,51 @@ func checkContentType(ct string) (*signer.Charset, *refusal) {
 	return cs, nil
 }
 
+// readBody reads at most limit bytes. The buffer grows as bytes arrive:
+// a declared Content-Length is no reason to allocate before anything
+// was sent (the first allocation is capped at readBodyInitial).
 func readBody(r *http.Request, limit int64) ([]byte, *refusal) {
 	if r.ContentLength > limit {
-		return nil, tooLarge(limit)
+		return nil, tooLargeDrained(r, limit)
 	}
-	var body []byte
-	var err error
-	if n := r.ContentLength; n >= 0 {
-		// Known length (the common case): one exact allocation.
-		body = make([]byte, n)
-		_, err = io.ReadFull(r.Body, body)
-	} else {
-		body, err = io.ReadAll(http.MaxBytesReader(nil, r.Body, limit))
-	}
-	if err != nil {
-		if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
-			return nil, tooLarge(limit)
-		}
+	var buf bytes.Buffer
+	buf.Grow(int(min(max(r.ContentLength, 0), readBodyInitial, limit)) + bytes.MinRead)
+	n, err := buf.ReadFrom(io.LimitReader(r.Body, limit+1))
+	switch {
+	case isMaxBytes(err):
+		return nil, tooLarge(limit) // a request_body max_size before us
+	case err != nil:
 		return nil, &refusal{Status: http.StatusBadRequest, Error: "the request body could not be read", Rule: ruleBodyRead}
+	case n > limit:
+		return nil, tooLargeDrained(r, limit)
 	}
-	return body, nil
+	return buf.Bytes(), nil
+}
+
+func isMaxBytes(err error) bool {
+	_, ok := errors.AsType[*http.MaxBytesError](err)
+	return ok
+}
+
+// readBodyInitial caps the first allocation for a body; QFPay's forms
+// and notifications are a few KiB.
+const readBodyInitial = 8 << 10
+
+// maxDrain bounds what is read and discarded before answering 413. A
+// client that writes its whole body before reading (Python's urllib,
+// many others) would otherwise meet a closed connection instead of the
+// 413 JSON; past the bound (or the server's read_body timeout), it does.
+const maxDrain = 4 << 20
+
+// tooLargeDrained discards the rest of an oversized body, up to
+// maxDrain, then refuses it; the connection is not reused.
+func tooLargeDrained(r *http.Request, limit int64) *refusal {
+	if r.ContentLength <= maxDrain {
+		_, _ = io.CopyN(io.Discard, r.Body, maxDrain)
+	}
+	rf := tooLarge(limit)
+	rf.closeConn = true
+	return rf
 }
 
 func tooLarge(limit int64) *refusal {

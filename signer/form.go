@@ -68,12 +68,18 @@ func sortParams(p Params) { slices.SortFunc(p, cmpParam) }
 // maxNameLen bounds field names; QFPay's longest is well under it.
 const maxNameLen = 64
 
+// formFieldsHint is the initial capacity of a parsed form: more than
+// any QFPay request has fields; a longer form grows as fields are kept.
+const formFieldsHint = 32
+
 // ParseForm parses an application/x-www-form-urlencoded body strictly.
 // cs transcodes values sent in a legacy charset; nil means UTF-8.
 // Empty values are kept: the signer signs exactly what it is given.
 func ParseForm(body []byte, cs *Charset) (Params, error) {
 	s := string(body)
-	p := make(Params, 0, strings.Count(s, "&")+1)
+	// Capacity for QFPay's largest forms; empty segments ("&&&") keep
+	// nothing, so a body of separators must not size the slice.
+	p := make(Params, 0, min(strings.Count(s, "&")+1, formFieldsHint))
 	for s != "" {
 		var seg string
 		seg, s, _ = strings.Cut(s, "&")

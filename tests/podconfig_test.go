@@ -12,6 +12,18 @@ import (
 // The Kubernetes ConfigMap's Caddyfile adapts with qfsign's directives,
 // and the result has the probes, the gateway and no admin endpoint.
 func TestPodCaddyfileAdapts(t *testing.T) {
+	out := adaptCaddyfile(t, podCaddyfile(t), "configmap")
+	for _, want := range []string{`"handler":"qfpay_health"`, `"check":"startup"`, `"check":"live"`, `"handler":"qfpay_sign"`,
+		`"handler":"qfpay_notify"`, `"method":"kubernetes"`, `"disabled":true`, `"handler":"metrics"`} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("adapted config lacks %s", want)
+		}
+	}
+}
+
+// podCaddyfile is the Caddyfile in the Kubernetes ConfigMap.
+func podCaddyfile(t *testing.T) string {
+	t.Helper()
 	raw, err := os.ReadFile("../deploy/kubernetes/configmap.yaml")
 	if err != nil {
 		t.Fatal(err)
@@ -28,18 +40,19 @@ func TestPodCaddyfileAdapts(t *testing.T) {
 		}
 		b.WriteString(strings.TrimPrefix(line, "    ") + "\n")
 	}
+	return b.String()
+}
+
+// adaptCaddyfile adapts src to JSON as `qfsign adapt` would.
+func adaptCaddyfile(t *testing.T, src, name string) []byte {
+	t.Helper()
 	t.Setenv("QFPAY_VAULT_SECRET", "secret/qfpay/demo")
-	out, warnings, err := caddyconfig.GetAdapter("caddyfile").Adapt([]byte(b.String()), map[string]any{"filename": "configmap"})
+	out, warnings, err := caddyconfig.GetAdapter("caddyfile").Adapt([]byte(src), map[string]any{"filename": name})
 	if err != nil {
-		t.Fatalf("adapt: %v", err)
+		t.Fatalf("adapt %s: %v", name, err)
 	}
 	for _, w := range warnings {
-		t.Logf("warning: %s", w.Message)
+		t.Logf("%s: warning: %s", name, w.Message)
 	}
-	for _, want := range []string{`"handler":"qfpay_health"`, `"check":"startup"`, `"check":"live"`, `"handler":"qfpay_sign"`,
-		`"handler":"qfpay_notify"`, `"method":"kubernetes"`, `"disabled":true`, `"handler":"metrics"`} {
-		if !strings.Contains(string(out), want) {
-			t.Errorf("adapted config lacks %s", want)
-		}
-	}
+	return out
 }
