@@ -26,7 +26,7 @@ func TestMoreBadInput(t *testing.T) {
 		{"expired_time letters", "", "", "", okForm + "&expired_time=ten", 400, "expired_time", "range"},
 		{"txdtm wrong layout", "", "", "", okForm + "&txdtm=27%2F11%2F2026", 400, "txdtm", "datetime"},
 		{"key field", "", "", "", okForm + "&key=x", 400, "key", "forbidden"},
-		{"APP_CODE upper case", "", "", "", okForm + "&APP_CODE=x", 400, "APP_CODE", "forbidden"},
+		{"APP_CODE upper case", "", "", "", okForm + "&APP_CODE=x", 400, "APP_CODE", "case"},
 		{"appcode field", "", "", "", okForm + "&appcode=x", 400, "appcode", "forbidden"},
 		{"empty body", "", "", "", "", 400, "txamt", "required"},
 		{"only separators", "", "", "", "&&&", 400, "txamt", "required"},
