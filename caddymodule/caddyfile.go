@@ -151,6 +151,7 @@ func (a *App) unmarshalMerchant(d *caddyfile.Dispenser) error {
 //		order_ttl       <duration>
 //		on_store_error  <refuse|allow>
 //		resolve_pending <max_wait> [<interval>]
+//		strict_escapes
 //	}
 func (h *SignHandler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 	d.Next() // directive name

@@ -54,6 +54,10 @@ type SignHandler struct {
 	// 1298, or no answer) by querying QFPay until final or MaxWait.
 	// Default: off; the pending answer is passed on.
 	ResolvePending *ResolvePending `json:"resolve_pending,omitempty"`
+	// StrictEscapes refuses a '%' not followed by two hex digits (rule
+	// escape). Default false: it is kept as a literal '%', as PHP and
+	// Python read it ("50% off"), signed so, and escaped on the wire.
+	StrictEscapes bool `json:"strict_escapes,omitempty"`
 
 	allowed map[string]bool
 	metrics *sync.Map // seriesKey -> *handlerSeries; a pointer: CaddyModule copies the value
@@ -220,7 +224,7 @@ func (h *SignHandler) prepare(r *http.Request, t *txn) *refusal {
 		return rf
 	}
 	t.ep = ep
-	raw, cs, rf := h.readParams(r, ep)
+	p, rf := h.readParams(r, ep)
 	if rf != nil {
 		return rf
 	}
@@ -228,37 +232,16 @@ func (h *SignHandler) prepare(r *http.Request, t *txn) *refusal {
 	if err != nil {
 		return keyUnavailable(err)
 	}
-	p, err := signer.ParseForm(raw, cs)
-	if err == nil {
-		pol := h.m.policy
-		pol.MchID = creds.MchID
-		p, err = ep.Validate(p, &pol)
-	}
-	if fe, ok := signer.AsFieldError(err); ok {
-		return fromFieldError(http.StatusBadRequest, fe)
+	pol := h.m.policy
+	pol.MchID = creds.MchID
+	if p, err = ep.Validate(p, &pol); err != nil {
+		return formRefusal(err)
 	}
 	t.params = p
 	t.validate = time.Since(t.start)
 	h.signInto(r, t, creds)
 	t.sign = time.Since(t.start) - t.validate
 	return nil
-}
-
-// readParams returns the caller's parameters: the form body for POST,
-// the query string for GET endpoints (QFPay signs them the same way).
-func (h *SignHandler) readParams(r *http.Request, ep *signer.Endpoint) ([]byte, *signer.Charset, *refusal) {
-	if ep.Method == http.MethodGet {
-		if r.ContentLength > 0 || len(r.TransferEncoding) > 0 {
-			return nil, nil, &refusal{Status: http.StatusBadRequest, Error: "send the fields in the query string for GET " + ep.Path, Rule: ruleQueryString}
-		}
-		return []byte(r.URL.RawQuery), nil, nil
-	}
-	cs, rf := checkContentType(r.Header.Get("Content-Type"))
-	if rf != nil {
-		return nil, nil, rf
-	}
-	body, rf := readBody(r, h.MaxBody)
-	return body, cs, rf
 }
 
 // signInto signs t.params with creds and puts exactly the signed bytes

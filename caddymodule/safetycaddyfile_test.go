@@ -25,6 +25,8 @@ func TestSignSafetyOptionsParse(t *testing.T) {
 		{name: "resolve_pending max only", input: `qfpay_sign hk { resolve_pending 10s }`,
 			want: SignHandler{ResolvePending: &ResolvePending{MaxWait: caddy.Duration(10 * time.Second)}}},
 		{name: "resolve_pending off", input: `qfpay_sign hk { resolve_pending off }`},
+		{name: "strict_escapes", input: `qfpay_sign hk { strict_escapes }`, want: SignHandler{StrictEscapes: true}},
+		{name: "strict_escapes with an argument", input: `qfpay_sign hk { strict_escapes on }`, wantErr: "wrong argument count"},
 		{name: "resolve_pending empty (unset env)", input: `qfpay_sign hk { resolve_pending }`},
 		{name: "resolve_pending bad", input: `qfpay_sign hk { resolve_pending soon }`, wantErr: `positive duration, got "soon"`},
 		{name: "resolve_pending three", input: `qfpay_sign hk { resolve_pending 1s 1s 1s }`, wantErr: "wrong argument count"},

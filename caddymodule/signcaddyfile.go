@@ -27,6 +27,11 @@ func (h *SignHandler) unmarshalOption(d *caddyfile.Dispenser) (known bool, err e
 		}
 	case "resolve_pending":
 		h.ResolvePending, err = parseResolvePending(d)
+	case "strict_escapes":
+		if d.NextArg() {
+			return true, d.ArgErr()
+		}
+		h.StrictEscapes = true
 	default:
 		return false, nil
 	}

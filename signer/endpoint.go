@@ -27,8 +27,11 @@ type Endpoint struct {
 	// signed parameters travel in the query string instead of the body;
 	// QFPay signs them the same way (see ParamsInQuery).
 	Method string
-	Fields []Field
-	Cross  []CrossCheck
+	// AcceptGet takes GET with the fields in the query string as well;
+	// the gateway forwards Method all the same.
+	AcceptGet bool
+	Fields    []Field
+	Cross     []CrossCheck
 	// UniqueOrder says the call creates a new out_trade_no, which QFPay
 	// requires unique per merchant across payments and refunds: the
 	// gateway guards it against reuse.
