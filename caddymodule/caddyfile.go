@@ -152,6 +152,7 @@ func (a *App) unmarshalMerchant(d *caddyfile.Dispenser) error {
 //		on_store_error  <refuse|allow>
 //		resolve_pending <max_wait> [<interval>]
 //		strict_escapes
+//		mode            <sign|observe>
 //	}
 func (h *SignHandler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 	d.Next() // directive name

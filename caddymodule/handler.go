@@ -58,6 +58,11 @@ type SignHandler struct {
 	// escape). Default false: it is kept as a literal '%', as PHP and
 	// Python read it ("50% off"), signed so, and escaped on the wire.
 	StrictEscapes bool `json:"strict_escapes,omitempty"`
+	// Mode is sign (default: validate, sign, forward the signed request)
+	// or observe (for migration: forward the application's own signed
+	// request unchanged, and log and count what sign mode would have
+	// done; see docs/migration.md).
+	Mode string `json:"mode,omitempty"`
 
 	allowed map[string]bool
 	metrics *sync.Map // seriesKey -> *handlerSeries; a pointer: CaddyModule copies the value
@@ -125,6 +130,9 @@ func (h *SignHandler) Validate() error {
 	default:
 		return fmt.Errorf("qfpay_sign: on_store_error must be refuse or allow")
 	}
+	if h.Mode != "" && h.Mode != modeSign && h.Mode != modeObserve {
+		return fmt.Errorf("qfpay_sign: mode must be sign or observe")
+	}
 	if rp := h.ResolvePending; rp != nil && (rp.MaxWait <= 0 || rp.Interval < 0) {
 		return fmt.Errorf("qfpay_sign: resolve_pending: max_wait must be positive")
 	}
@@ -155,6 +163,9 @@ type txn struct {
 
 // ServeHTTP implements caddyhttp.MiddlewareHandler.
 func (h *SignHandler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
+	if h.Mode == modeObserve {
+		return h.serveObserve(w, r, next)
+	}
 	t := &txn{start: time.Now()}
 	act, prev, rf := h.admit(r, t)
 	if rf != nil {
