@@ -48,9 +48,22 @@ func newRequest(t *testing.T, method, target, ctype, body string, header ...stri
 	return req
 }
 
-// integrationRequests returns the cases; mchid is the merchant's.
+// integrationRequests returns every case; mchid is the merchant's and
+// now the current time in Hong Kong, as the integrations format txdtm.
 func integrationRequests(mchid string) []integrationCase {
 	now := time.Now().In(time.FixedZone("HKT", 8*3600)).Format("2006-01-02 15:04:05")
+	var all []integrationCase
+	for _, cases := range [][]integrationCase{
+		qfpayGlobalCases(mchid, now), phpClientCases(mchid), omnipayCases(mchid, now), qfpayslimCases(mchid),
+	} {
+		all = append(all, cases...)
+	}
+	return all
+}
+
+// qfpayGlobalCases: the shapes of QFPay's own legacy samples
+// (QFPay/QFPAY_Global, and the seed's Java).
+func qfpayGlobalCases(mchid, now string) []integrationCase {
 	return []integrationCase{
 		{
 			// QFPay/QFPAY_Global Code/Python/payment.py: requests.post(url,
@@ -114,6 +127,12 @@ func integrationRequests(mchid string) []integrationCase {
 			},
 			want: map[string]string{"product_name": "50% off 100%", "txamt": "2000"},
 		},
+	}
+}
+
+// phpClientCases: the shapes of PHP clients built on curl and file_get_contents.
+func phpClientCases(mchid string) []integrationCase {
+	return []integrationCase{
 		{
 			// A PHP curl client passing an array as CURLOPT_POSTFIELDS: curl
 			// sends multipart/form-data, one plain part per field.
@@ -140,6 +159,22 @@ func integrationRequests(mchid string) []integrationCase {
 			want: map[string]string{"out_trade_no": "INT-CURL-1", "mchid": mchid},
 		},
 		{
+			// A PHP client whose array keys were upper-cased by a framework
+			// helper: TXAMT beside txamt would escape txamt's rule.
+			name: "upper-case duplicate of txamt",
+			build: func(t *testing.T, base string) *http.Request {
+				body := "txamt=1&TXAMT=100000&txcurrcd=HKD&pay_type=801101&out_trade_no=INT-CASE-1&mchid=" + mchid
+				return newRequest(t, http.MethodPost, base+"/trade/v1/payment", "application/x-www-form-urlencoded", body)
+			},
+			status: 400, field: "TXAMT", rule: "case",
+		},
+	}
+}
+
+// omnipayCases: the shapes of wjminions/omnipay-qfpay.
+func omnipayCases(mchid, now string) []integrationCase {
+	return []integrationCase{
+		{
 			// wjminions/omnipay-qfpay TradePurchaseRequest without a key: its
 			// field set (plus txcurrcd, which QFPay now requires), ksort +
 			// http_build_query, Content-Type ";charset=UTF-8" without a space.
@@ -163,6 +198,12 @@ func integrationRequests(mchid string) []integrationCase {
 			},
 			status: 400, field: "sign", rule: "forbidden",
 		},
+	}
+}
+
+// qfpayslimCases: the shapes of caiguanhao/qfpayslim (Go).
+func qfpayslimCases(mchid string) []integrationCase {
+	return []integrationCase{
 		{
 			// caiguanhao/qfpayslim MakePayment: url.Values.Encode() body, its own
 			// X-QF-APPCODE, X-QF-SIGN and X-QF-SIGNTYPE: MD5, txdtm in UTC.
@@ -183,16 +224,6 @@ func integrationRequests(mchid string) []integrationCase {
 				return newRequest(t, http.MethodPost, base+"/trade/v1/query", "application/x-www-form-urlencoded", v.Encode())
 			},
 			want: map[string]string{"out_trade_no": "INT-SLIM-1,INT-CURL-1"},
-		},
-		{
-			// A PHP client whose array keys were upper-cased by a framework
-			// helper: TXAMT beside txamt would escape txamt's rule.
-			name: "upper-case duplicate of txamt",
-			build: func(t *testing.T, base string) *http.Request {
-				body := "txamt=1&TXAMT=100000&txcurrcd=HKD&pay_type=801101&out_trade_no=INT-CASE-1&mchid=" + mchid
-				return newRequest(t, http.MethodPost, base+"/trade/v1/payment", "application/x-www-form-urlencoded", body)
-			},
-			status: 400, field: "TXAMT", rule: "case",
 		},
 	}
 }
