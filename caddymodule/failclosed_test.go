@@ -17,8 +17,8 @@ import (
 // exists today; a future signer change could add one) still refuses,
 // and nothing reaches the next handler.
 func TestAnyPrepareErrorRefuses(t *testing.T) {
-	orig := parseParams
-	t.Cleanup(func() { parseParams = orig })
+	orig := validateParams
+	t.Cleanup(func() { validateParams = orig })
 	for _, tc := range []struct {
 		name       string
 		err        error
@@ -29,7 +29,7 @@ func TestAnyPrepareErrorRefuses(t *testing.T) {
 		{"wrapped field error", fmt.Errorf("validate: %w", &signer.FieldError{Field: "txamt", Rule: "required", Msg: "txamt is required"}), 400, `"field":"txamt"`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			parseParams = func(*signer.Endpoint, []byte, *signer.Charset, *signer.Policy) (signer.Params, error) {
+			validateParams = func(*signer.Endpoint, signer.Params, *signer.Policy) (signer.Params, error) {
 				// Parameters that would sign fine: only the error refuses.
 				p, _ := signer.ParseForm([]byte("txamt=1&txcurrcd=HKD&pay_type=801101&out_trade_no=F-1"), nil)
 				return p, tc.err

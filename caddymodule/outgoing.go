@@ -47,10 +47,14 @@ func (t *Transport) send(tx *txn, st signer.SignType) (*http.Response, []byte, e
 // idempotent, so net/http never sends it twice; the flag turns true once
 // its body is read.
 func (t *Transport) outgoing(tx *txn, st signer.SignType) (*http.Request, *atomic.Bool) {
+	method, ctype, stHeader := tx.ep.Method, "application/x-www-form-urlencoded", st.Header()
 	u := *t.upstream
 	u.Path = tx.ep.Path
+	if o := tx.observed; o != nil {
+		method, ctype, stHeader, u.RawQuery = o.method, o.contentType, o.signType, o.query
+	}
 	out := &http.Request{
-		Method: tx.ep.Method, URL: &u, Host: t.host,
+		Method: method, URL: &u, Host: t.host,
 		Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
 		Header: http.Header{
 			headerAppCode: {tx.appCode},
@@ -59,16 +63,16 @@ func (t *Transport) outgoing(tx *txn, st signer.SignType) (*http.Request, *atomi
 		},
 		Body: http.NoBody,
 	}
-	if v := st.Header(); v != "" {
-		out.Header[headerSignType] = []string{v}
+	if stHeader != "" {
+		out.Header[headerSignType] = []string{stHeader}
 	}
 	read := new(atomic.Bool)
-	if tx.ep.Method == http.MethodGet {
+	if method == http.MethodGet {
 		u.RawQuery = string(tx.wire)
 		read.Store(true) // no body to tell by: assume it may have been sent
 		return out, read
 	}
-	out.Header["Content-Type"] = []string{"application/x-www-form-urlencoded"}
+	out.Header["Content-Type"] = []string{ctype}
 	out.ContentLength = int64(len(tx.wire))
 	out.Body = &readMarker{ReadCloser: io.NopCloser(bytes.NewReader(tx.wire)), read: read}
 	return out, read

@@ -22,31 +22,39 @@ func (h *SignHandler) route(r *http.Request) (*signer.Endpoint, *refusal) {
 	if !ok || r.URL.EscapedPath() != ep.Path || !h.allowed[ep.Path] {
 		return nil, &refusal{Status: http.StatusNotFound, Error: "the gateway does not sign this path", Rule: rulePath}
 	}
-	if r.Method != ep.Method {
+	if r.Method != ep.Method && (r.Method != http.MethodGet || !ep.AcceptGet) {
 		return nil, &refusal{Status: http.StatusMethodNotAllowed, Error: "use " + ep.Method + " for this path", Rule: ruleMethod}
-	}
-	// QFPay may read query parameters too; they would be unsigned.
-	if ep.Method != http.MethodGet && r.URL.RawQuery != "" {
-		return nil, &refusal{Status: http.StatusBadRequest, Error: "send the fields in the form body, not the query string", Rule: ruleQueryString}
 	}
 	return ep, nil
 }
 
-func checkContentType(ct string) (*signer.Charset, *refusal) {
+// bodyType is how a POST body carries its fields: a form (in cs, nil
+// for UTF-8) or, when boundary is set, multipart/form-data.
+type bodyType struct {
+	cs       *signer.Charset
+	boundary string
+}
+
+func checkContentType(ct string) (bodyType, *refusal) {
 	if ct == "application/x-www-form-urlencoded" { // the common case, without a parse
-		return nil, nil
+		return bodyType{}, nil
 	}
 	unsupported := &refusal{Status: http.StatusUnsupportedMediaType,
-		Error: "Content-Type must be application/x-www-form-urlencoded", Rule: ruleContentType}
+		Error: "Content-Type must be application/x-www-form-urlencoded or multipart/form-data", Rule: ruleContentType}
 	mt, params, err := mime.ParseMediaType(ct)
-	if err != nil || mt != "application/x-www-form-urlencoded" {
-		return nil, unsupported
+	switch {
+	case err != nil:
+		return bodyType{}, unsupported
+	case mt == "multipart/form-data" && params["boundary"] != "":
+		return bodyType{boundary: params["boundary"]}, nil
+	case mt != "application/x-www-form-urlencoded":
+		return bodyType{}, unsupported
 	}
 	cs, err := signer.LookupCharset(params["charset"])
 	if fe, ok := signer.AsFieldError(err); ok {
-		return nil, fromFieldError(http.StatusUnsupportedMediaType, fe)
+		return bodyType{}, fromFieldError(http.StatusUnsupportedMediaType, fe)
 	}
-	return cs, nil
+	return bodyType{cs: cs}, nil
 }
 
 // readBody reads at most limit bytes. The buffer grows as bytes arrive:
@@ -113,9 +121,12 @@ func stripQFHeaders(h http.Header, prefixes ...string) {
 	}
 }
 
-// setSigned replaces the body with exactly the signed bytes.
+// setSigned makes r the documented POST carrying exactly the signed
+// bytes: whatever method and query string the caller used are gone.
 func setSigned(r *http.Request, body []byte, appCode, sig string, st signer.SignType) {
 	setSignedHeaders(r, appCode, sig, st)
+	r.Method = http.MethodPost
+	r.URL.RawQuery, r.URL.ForceQuery = "", false
 	r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	r.Body = io.NopCloser(bytes.NewReader(body))
 	r.ContentLength = int64(len(body))

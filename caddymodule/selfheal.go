@@ -14,10 +14,11 @@ const respcdSignature = "1108"
 // been rotated since the last refresh. The key is fetched again (callers
 // hitting 1108 together share one fetch); only if it changed is the
 // request signed again and sent once more. Any other answer passes
-// through untouched.
+// through untouched, as does an observed request: the gateway never
+// signs what the application signed.
 func (t *Transport) selfHeal(s *signed, resp *http.Response, body []byte) (*http.Response, error) {
 	m := s.h.m
-	if m.cache == nil || resp.StatusCode != http.StatusOK || parseAnswer(body).Respcd != respcdSignature {
+	if m.cache == nil || s.t.observed != nil || resp.StatusCode != http.StatusOK || parseAnswer(body).Respcd != respcdSignature {
 		return resp, nil
 	}
 	log := s.h.logger.With(zap.String("merchant", s.h.Merchant), zap.String("old_kid", s.t.kid))

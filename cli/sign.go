@@ -16,7 +16,7 @@ import (
 func init() {
 	caddycmd.RegisterCommand(caddycmd.Command{
 		Name:  "sign",
-		Usage: "[--key-file <path> | --key-env <VAR>] [--sign-type md5|sha256] [--charset <label>] [--app-code <code>] [--explain] [<name>=<value> ...]",
+		Usage: "[--key-file <path> | --key-env <VAR>] [--sign-type md5|sha256] [--charset <label>] [--strict-escapes] [--app-code <code>] [--explain] [<name>=<value> ...]",
 		Short: "Prints the X-QF-SIGN signature of a QFPay form",
 		Long: `
 Signs a QFPay request form exactly as the gateway does and prints the
@@ -25,8 +25,10 @@ X-QF-SIGN value: MD5 as upper-case hex (default), SHA-256 as lower-case hex.
 The form is given either as arguments, one <name>=<value> each with the
 value raw (not URL-encoded; quote it for the shell), or, with no arguments,
 as an application/x-www-form-urlencoded body on standard input (trailing
-newlines are ignored). Parsing is the gateway's: repeated names, bad
-escapes, invalid UTF-8 and control characters are errors. Every field is
+newlines are ignored). Parsing is the gateway's: repeated names, invalid
+UTF-8 and control characters are errors; a '%' without two hex digits is
+a literal '%' (as PHP and Python read it) unless --strict-escapes, as
+qfpay_sign's strict_escapes, makes it an error. Every field is
 signed as given, empty values included. --charset names the encoding of
 the values (big5, gbk, shift_jis, ...; default UTF-8).
 
@@ -43,6 +45,7 @@ type and the headers that would be sent; never a value or the key.
 			addKeyFlags(fs, defaultKeyEnv, "Read the client key from this environment variable")
 			fs.String("sign-type", "md5", "Digest: md5 (upper-case hex) or sha256 (lower-case hex)")
 			fs.String("charset", "", "Encoding of the form values (default UTF-8)")
+			fs.Bool("strict-escapes", false, "Refuse a '%' not followed by two hex digits, as qfpay_sign's strict_escapes")
 			fs.String("app-code", "", "App code to show in the --explain header list")
 			fs.Bool("explain", false, "Explain the signature on standard error (values masked)")
 			cmd.RunE = caddycmd.WrapCommandFuncForCobra(func(fl caddycmd.Flags) (int, error) {
@@ -73,7 +76,11 @@ func runSign(fs caddycmd.Flags, st stdio) (int, error) {
 	if err != nil {
 		return exitFailed, err
 	}
-	params, err := signer.ParseForm(body, cs)
+	parse := signer.ParseForm
+	if fs.Bool("strict-escapes") {
+		parse = signer.ParseFormStrict
+	}
+	params, err := parse(body, cs)
 	if err != nil {
 		return exitFailed, fmt.Errorf("the form: %w", err)
 	}
