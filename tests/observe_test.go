@@ -2,6 +2,7 @@ package tests
 
 import (
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 
@@ -115,5 +116,34 @@ func TestObserveModeRefuses(t *testing.T) {
 	}
 	if !strings.Contains(adminMetrics(t), `qfsign_observe_total{merchant="obs2",result="refused"} 4`) {
 		t.Error("refusals not counted")
+	}
+}
+
+// TestObserveModeBuildsTheRequest: observe mode forwards the
+// application's fields and its own QFPay headers, and nothing else of
+// the caller's (cookies, tokens, forwarding and idempotency headers).
+func TestObserveModeBuildsTheRequest(t *testing.T) {
+	up := newUpstream(t, qfpaytest.Merchant{AppCode: testAppCode, ClientKey: testKey})
+	gw := startGateway(t, up.URL, merchantBlock("obs", ""), `route /trade/v1/* {
+		qfpay_gateway obs {
+			mode observe
+		}
+	}`)
+	body := "txdtm=2026-12-01+10%3A00%3A00&txamt=1500&txcurrcd=HKD&pay_type=801101&out_trade_no=OBS-H1"
+	header := append(appSigned(t, body, testAppCode, testKey),
+		"Cookie", "session=s3cr3t", "Authorization", "Bearer app-token", "Forwarded", "for=10.0.0.1",
+		"X-Forwarded-For", "10.0.0.2", "Idempotency-Key", "k1", "User-Agent", "shop/1.0")
+	if resp, b := gw.post(t, "/trade/v1/payment", body, header...); resp.StatusCode != 200 {
+		t.Fatalf("%d %s", resp.StatusCode, b)
+	}
+	ex := up.exchanges()
+	got := ex[len(ex)-1].req
+	var names []string
+	for k := range got.Header {
+		names = append(names, k)
+	}
+	want := "Content-Length,Content-Type,User-Agent,X-Qf-Appcode,X-Qf-Sign"
+	if s := strings.Join(slices.Sorted(slices.Values(names)), ","); s != want || string(got.Body) != body {
+		t.Errorf("QFPay saw headers %s (want exactly %s), body %q", s, want, got.Body)
 	}
 }
