@@ -7,6 +7,7 @@ import (
 	"os"
 
 	"github.com/caddyserver/caddy/v2"
+	caddycmd "github.com/caddyserver/caddy/v2/cmd"
 	"github.com/spf13/cobra"
 )
 
@@ -24,11 +25,31 @@ func cmdIO(cmd *cobra.Command) stdio {
 }
 
 // Exit statuses, as caddycmd.WrapCommandFuncForCobra turns them into the
-// process's: 0 success, 1 any failure (the error says which).
+// process's (the error says more):
+//
+//	0 success
+//	1 the check failed: a signature does not verify, a doctor check failed
+//	2 usage: a flag or argument is missing, extra or malformed
+//	3 input: the key, the form or standard input cannot be used
+//
+// Status 1 reaches the process only with an error: Caddy exits 0 for
+// (1, nil), so every failure returns its error.
 const (
 	exitOK     = caddy.ExitCodeSuccess
 	exitFailed = caddy.ExitCodeFailedStartup
+	exitUsage  = 2
+	exitInput  = 3
 )
+
+// noArgs refuses positional arguments for commands that take none, so a
+// mistyped flag is not silently ignored. The arguments are counted, never
+// echoed: one may be a key pasted in the wrong place.
+func noArgs(fs caddycmd.Flags) error {
+	if n := fs.NArg(); n > 0 {
+		return fmt.Errorf("%d unexpected argument(s): this command takes flags only", n)
+	}
+	return nil
+}
 
 // maxInput caps stdin: a QFPay form or notification is a few KiB.
 const maxInput = 1 << 20

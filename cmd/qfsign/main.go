@@ -8,7 +8,7 @@ import (
 
 	_ "github.com/caddyserver/caddy/v2/modules/standard"
 	_ "github.com/qfsign/qfsign"
-	_ "github.com/qfsign/qfsign/cli" // qfsign sign, verify-notify, sandbox
+	_ "github.com/qfsign/qfsign/cli" // qfsign sign, verify-notify, sandbox, doctor
 )
 
 func main() {
