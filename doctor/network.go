@@ -150,5 +150,5 @@ func skipAfter(r *Report, scope, step string, names ...string) {
 }
 
 func since(t time.Time) string {
-	return fmt.Sprint(time.Since(t).Round(100 * time.Microsecond))
+	return fmt.Sprint(time.Since(t).Round(time.Microsecond))
 }
