@@ -4,8 +4,10 @@ import "github.com/caddyserver/caddy/v2"
 
 // The root command's help is qfsign's: Caddy's own advertises `caddy
 // upgrade` and `add-package`, which would download a stock Caddy without
-// qfsign's modules.
+// qfsign's modules. Set here, not in cmd/qfsign, so the image's xcaddy
+// build (whose main is xcaddy's) says qfsign too.
 func init() {
+	caddy.CustomBinaryName = "qfsign"
 	caddy.CustomLongDescription = rootHelp
 }
 

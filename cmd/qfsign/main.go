@@ -3,7 +3,6 @@
 package main
 
 import (
-	"github.com/caddyserver/caddy/v2"
 	caddycmd "github.com/caddyserver/caddy/v2/cmd"
 
 	_ "github.com/caddyserver/caddy/v2/modules/standard"
@@ -12,7 +11,6 @@ import (
 )
 
 func main() {
-	// Help and usage say "qfsign", not "caddy".
-	caddy.CustomBinaryName = "qfsign"
+	// Help and usage say "qfsign": the cli package sets the name.
 	caddycmd.Main()
 }
