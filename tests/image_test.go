@@ -64,22 +64,7 @@ func TestImageRecipe(t *testing.T) {
 			envs = append(envs, rest)
 		}
 	}
-	if len(froms) != 2 {
-		t.Fatalf("FROM lines %q: want a builder and a runtime stage", froms)
-	}
-	pinned := regexp.MustCompile(`^[a-z0-9./-]+:[0-9]+\.[0-9]+\.[0-9]+[a-z0-9.-]*(@sha256:[0-9a-f]{64})?$`)
-	for i, f := range froms {
-		image := strings.Fields(f)[0]
-		if m := regexp.MustCompile(`^\$\{(\w+)\}$`).FindStringSubmatch(image); m != nil {
-			image = args[m[1]]
-		}
-		if !pinned.MatchString(image) {
-			t.Errorf("stage %d base %q is not pinned to an exact version", i, image)
-		}
-		if i == 1 && strings.HasPrefix(image, "caddy:") {
-			t.Errorf("runtime base %q: the caddy image runs as root and exposes 2019", image)
-		}
-	}
+	checkBases(t, froms, args)
 	if len(users) != 1 || !regexp.MustCompile(`^[1-9][0-9]*(:[1-9][0-9]*)?$`).MatchString(users[0]) {
 		t.Errorf("USER %q: want one numeric non-root user", users)
 	}
@@ -99,6 +84,28 @@ func TestImageRecipe(t *testing.T) {
 	}
 	if !slicesContainsSub(envs, "QFPAY_ENV=production") {
 		t.Error("the image's default config may fall back to the embedded double: set QFPAY_ENV=production")
+	}
+}
+
+// checkBases: a builder and a runtime stage, both on exact versions, and
+// the runtime not the caddy image (root, EXPOSE 2019, a setcap'd binary).
+func checkBases(t *testing.T, froms []string, args map[string]string) {
+	t.Helper()
+	if len(froms) != 2 {
+		t.Fatalf("FROM lines %q: want a builder and a runtime stage", froms)
+	}
+	pinned := regexp.MustCompile(`^[a-z0-9./-]+:[0-9]+\.[0-9]+\.[0-9]+[a-z0-9.-]*(@sha256:[0-9a-f]{64})?$`)
+	for i, f := range froms {
+		image := strings.Fields(f)[0]
+		if m := regexp.MustCompile(`^\$\{(\w+)\}$`).FindStringSubmatch(image); m != nil {
+			image = args[m[1]]
+		}
+		if !pinned.MatchString(image) {
+			t.Errorf("stage %d base %q is not pinned to an exact version", i, image)
+		}
+		if i == 1 && strings.HasPrefix(image, "caddy:") {
+			t.Errorf("runtime base %q: the caddy image runs as root and exposes 2019", image)
+		}
 	}
 }
 
