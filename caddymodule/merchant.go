@@ -6,6 +6,9 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
+	// Merchant timezones load in images without /usr/share/zoneinfo
+	// (distroless, scratch, a minimal Alpine): about 450 KB of tzdata.
+	_ "time/tzdata"
 
 	"github.com/caddyserver/caddy/v2"
 

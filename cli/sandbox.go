@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -11,6 +10,7 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
+	"unicode"
 
 	caddycmd "github.com/caddyserver/caddy/v2/cmd"
 	"github.com/spf13/cobra"
@@ -77,9 +77,12 @@ type sandboxConfig struct {
 
 func newSandboxConfig(fs caddycmd.Flags, st stdio) (sandboxConfig, error) {
 	c := sandboxConfig{listen: fs.String("listen")}
+	if err := noArgs(fs); err != nil {
+		return c, err
+	}
 	appCode := fs.String("app-code")
-	if appCode == "" {
-		return c, errors.New("--app-code: empty")
+	if appCode == "" || strings.IndexFunc(appCode, unicode.IsControl) >= 0 {
+		return c, usagef("--app-code: empty or with control characters")
 	}
 	key, source, err := keyText(fs, st.lookupEnv)
 	if err != nil {
@@ -95,7 +98,7 @@ func newSandboxConfig(fs caddycmd.Flags, st stdio) (sandboxConfig, error) {
 	if n := fs.String("notify-url"); n != "" {
 		u, err := url.Parse(n)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return c, errors.New("--notify-url: want an absolute http(s) URL")
+			return c, usagef("--notify-url: want an absolute http(s) URL")
 		}
 		c.notifyURL = u
 	}
@@ -103,7 +106,7 @@ func newSandboxConfig(fs caddycmd.Flags, st stdio) (sandboxConfig, error) {
 		u, err := url.Parse(v)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" ||
 			strings.Trim(u.Path, "/") != "" || u.RawQuery != "" || u.User != nil || u.Fragment != "" {
-			return c, errors.New("--checkout-url: want an http(s) base URL without path, query or credentials")
+			return c, usagef("--checkout-url: want an http(s) base URL without path, query or credentials")
 		}
 		c.checkout = u.Scheme + "://" + u.Host
 	}
@@ -136,7 +139,7 @@ func keyReference(fs caddycmd.Flags) string {
 func runSandbox(ctx context.Context, fs caddycmd.Flags, st stdio) (int, error) {
 	c, err := newSandboxConfig(fs, st)
 	if err != nil {
-		return exitFailed, err
+		return exitFor(err, exitInput), err
 	}
 	run, err := qfpaytest.Start(c.listen, c.merchant)
 	if err != nil {

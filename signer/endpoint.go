@@ -132,6 +132,21 @@ func (e *Endpoint) WithAppCode(p Params, appCode string) Params {
 	return p.Set(e.AppCodeField, appCode)
 }
 
+// CheckLines applies the gateway's line rule without an endpoint (for
+// `qfsign sign`): control characters, line breaks and tabs are refused
+// in every field but the multiline ones.
+func CheckLines(p Params) error {
+	for _, kv := range p {
+		if in(multiline, kv.Name) {
+			continue
+		}
+		if _, err := NoControl(kv.Value, nil); err != nil {
+			return withField(err, kv.Name)
+		}
+	}
+	return nil
+}
+
 // Validate drops empty fields, applies the field rules and the merchant's
 // policy, fills defaults, and returns the Params to sign. p is reused.
 func (e *Endpoint) Validate(p Params, pol *Policy) (Params, error) {
