@@ -6,9 +6,12 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -135,5 +138,72 @@ except Exception as e:
 	}
 	if n := up.count(); n != 0 {
 		t.Fatalf("%d requests forwarded", n)
+	}
+}
+
+// TestShippedConfigsBoundNotifyAnswer: the shipped configs wait a bounded
+// time for the application's answer to a notification (QFPay retries an
+// unanswered one), so a hung application holds no connection for long.
+func TestShippedConfigsBoundNotifyAnswer(t *testing.T) {
+	example, err := os.ReadFile("../Caddyfile.example")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, src := range map[string]string{"Caddyfile.example": string(example), "configmap": podCaddyfile(t)} {
+		out := string(adaptCaddyfile(t, src, name))
+		i := strings.Index(out, `"handler":"qfpay_notify"`)
+		j := strings.Index(out[max(i, 0):], `"handler":"reverse_proxy"`)
+		if i < 0 || j < 0 {
+			t.Fatalf("%s: no qfpay_notify followed by reverse_proxy", name)
+		}
+		proxy := out[i+j:]
+		for _, want := range []string{`"dial_timeout":5000000000`, `"response_header_timeout":10000000000`, `"read_timeout":10000000000`} {
+			if !strings.Contains(proxy[:min(len(proxy), 600)], want) {
+				t.Errorf("%s: the notification proxy lacks %s: %.600s", name, want, proxy)
+			}
+		}
+	}
+}
+
+// TestNotificationAnswerBounded: an application that never answers is
+// cut at the proxy's response_header_timeout; QFPay hears no SUCCESS,
+// and its retry is forwarded and acknowledged once the application
+// answers.
+func TestNotificationAnswerBounded(t *testing.T) {
+	v := withSyssn(loadNotifyVector(t), "20200413000300020087200001")
+	release := make(chan struct{})
+	var calls atomic.Int32
+	app := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if calls.Add(1) == 1 {
+			select { // hold the first answer until the gateway gives up
+			case <-r.Context().Done():
+			case <-release:
+			}
+			return
+		}
+		_, _ = io.WriteString(w, "SUCCESS")
+	}))
+	t.Cleanup(func() { close(release); app.Close() })
+	os.Setenv("QFSIGN_TEST_NOTIFY_KEY", v.ClientKey)
+	t.Cleanup(func() { os.Unsetenv("QFSIGN_TEST_NOTIFY_KEY") })
+	gw := startGateway(t, "embedded", `merchant hk {
+			app_code {env.QFSIGN_TEST_APPCODE}
+			client_key {env.QFSIGN_TEST_NOTIFY_KEY}
+			mchid ZaMVg12345
+		}`, `route /qfpay/notify {
+		qfpay_notify hk
+		reverse_proxy `+strings.TrimPrefix(app.URL, "http://")+` {
+			transport http {
+				response_header_timeout 1s
+			}
+		}
+	}`)
+	resp, body := gw.post(t, "/qfpay/notify", v.Body, "X-QF-SIGN", v.MD5, "Content-Type", "application/json")
+	if resp.StatusCode == http.StatusOK || strings.Contains(string(body), "SUCCESS") {
+		t.Fatalf("hung application: QFPay got %d %q, want no SUCCESS", resp.StatusCode, body)
+	}
+	resp, body = gw.post(t, "/qfpay/notify", v.Body, "X-QF-SIGN", v.MD5, "Content-Type", "application/json")
+	if resp.StatusCode != http.StatusOK || string(body) != "SUCCESS" || calls.Load() != 2 {
+		t.Fatalf("retry: QFPay got %d %q after %d deliveries", resp.StatusCode, body, calls.Load())
 	}
 }
