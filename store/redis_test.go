@@ -58,18 +58,23 @@ func conformance(t *testing.T, s Store, expire func(time.Duration)) {
 	if wins != 1 {
 		t.Fatalf("%d concurrent claims won", wins)
 	}
-	counter := key + ":count"
-	var cwg sync.WaitGroup
-	for range 20 {
-		cwg.Go(func() { _, _ = s.Incr(ctx, counter, 50*time.Millisecond) })
+	// Rate limits: 3 per window; the fourth waits, a refusal is not
+	// counted, and the window slides.
+	rl := key + ":rl"
+	lim := Limit{N: 3, Per: 200 * time.Millisecond}
+	for i := range 3 {
+		if wait, err := s.Allow(ctx, rl, lim, Limit{N: 100, Per: time.Minute}); wait != 0 || err != nil {
+			t.Fatalf("Allow #%d = %v %v", i+1, wait, err)
+		}
 	}
-	cwg.Wait()
-	if n, err := s.Incr(ctx, counter, 50*time.Millisecond); n != 21 || err != nil {
-		t.Fatalf("Incr after 20 concurrent = %d %v, want 21", n, err)
+	for range 2 {
+		if wait, err := s.Allow(ctx, rl, lim); wait <= 0 || wait > lim.Per || err != nil {
+			t.Fatalf("Allow over the limit = %v %v, want a wait within %v", wait, err, lim.Per)
+		}
 	}
-	expire(60 * time.Millisecond)
-	if n, err := s.Incr(ctx, counter, time.Minute); n != 1 || err != nil {
-		t.Fatalf("Incr after the window = %d %v, want 1", n, err)
+	expire(lim.Per + 10*time.Millisecond)
+	if wait, err := s.Allow(ctx, rl, lim); wait != 0 || err != nil {
+		t.Fatalf("Allow after the window = %v %v", wait, err)
 	}
 }
 
@@ -80,8 +85,12 @@ func TestStoreConformance(t *testing.T) {
 		m.now = func() time.Time { return now }
 		conformance(t, m, func(d time.Duration) { now = now.Add(d) })
 	})
+	t.Run("file", func(t *testing.T) {
+		f, now := openFile(t, FileOptions{})
+		conformance(t, f, func(d time.Duration) { *now = now.Add(d) })
+	})
 	t.Run("redis", func(t *testing.T) {
-		r := NewRedis(RedisOptions{Addr: testredis.Addr(t), Prefix: "qfsign-test:"})
+		r := NewRedis(RedisOptions{Addrs: []string{testredis.Addr(t)}, Prefix: "qfsign-test:"})
 		t.Cleanup(func() { r.Close() })
 		if err := r.Ping(context.Background()); err != nil {
 			t.Fatal(err)
@@ -93,7 +102,7 @@ func TestStoreConformance(t *testing.T) {
 
 func TestRedisDownFailsClosed(t *testing.T) {
 	addr := fmt.Sprintf("127.0.0.1:%d", testredis.FreePort(t)) // nothing listens here
-	r := NewRedis(RedisOptions{Addr: addr, Timeout: 200 * time.Millisecond})
+	r := NewRedis(RedisOptions{Addrs: []string{addr}, Timeout: 200 * time.Millisecond})
 	defer r.Close()
 	ok, err := r.Claim(context.Background(), "k", "v", time.Minute)
 	if ok || err == nil {
