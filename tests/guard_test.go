@@ -23,8 +23,13 @@ type guardSetup struct {
 	run    string // makes out_trade_no unique across tests and runs
 }
 
-// storeMemory and storeRedis choose the qfpay app's store.
-const storeMemory = ""
+// storeFile (the default: a file in the test process's data directory,
+// shared by its in-process gateways), storeMemory and storeRedis choose
+// the qfpay app's store.
+const (
+	storeFile   = ""
+	storeMemory = "store memory"
+)
 
 func storeRedis(t *testing.T) string {
 	return fmt.Sprintf("store redis %s {\n\t\t\tprefix qfsign-test-%s:\n\t\t}", testredis.Addr(t), testvault.RandomID(4))
@@ -83,6 +88,7 @@ func (s *guardSetup) pay(t *testing.T, form string) reply {
 func (r reply) field(k string) string { v, _ := r.fields[k].(string); return v }
 
 func forEachStore(t *testing.T, f func(t *testing.T, store string)) {
+	t.Run("file", func(t *testing.T) { f(t, storeFile) })
 	t.Run("memory", func(t *testing.T) { f(t, storeMemory) })
 	t.Run("redis", func(t *testing.T) { f(t, storeRedis(t)) })
 }
