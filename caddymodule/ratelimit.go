@@ -16,6 +16,12 @@ import (
 
 const ruleRateLimit = "rate_limit"
 
+// arrivalMargin lengthens each window: QFPay counts requests when they
+// arrive, and the time from admission to arrival varies by milliseconds
+// (scheduling, connection reuse). Without it two admissions exactly one
+// window apart could arrive inside one window.
+const arrivalMargin = 25 * time.Millisecond
+
 // RateLimit caps a merchant's calls to QFPay, whose own limits are 100
 // per second and 400 per minute. Counted in the qfpay app's store: per
 // process with file or memory, across replicas with Redis. Over any
@@ -24,6 +30,18 @@ const ruleRateLimit = "rate_limit"
 type RateLimit struct {
 	PerSecond int `json:"per_second,omitempty"`
 	PerMinute int `json:"per_minute,omitempty"`
+}
+
+// maxRate bounds each limit: the sliding window keeps one time per
+// admitted call (8 bytes here, a sorted-set entry in Redis), and QFPay's
+// own limits are 100/s and 400/m.
+const maxRate = 100_000
+
+func (rl *RateLimit) validate() error {
+	if rl != nil && (rl.PerSecond < 0 || rl.PerMinute < 0 || rl.PerSecond > maxRate || rl.PerMinute > maxRate) {
+		return fmt.Errorf("rate_limit: each limit must be between 0 and %d, got %s", maxRate, rl)
+	}
+	return nil
 }
 
 // parseRateLimit reads "100/s,400/m" (either part optional); "" and
@@ -85,7 +103,8 @@ func (h *SignHandler) rateLimit(ctx context.Context) *refusal {
 		return nil
 	}
 	wait, err := h.app.store.Allow(ctx, "rl:"+h.Merchant,
-		store.Limit{N: rl.PerSecond, Per: time.Second}, store.Limit{N: rl.PerMinute, Per: time.Minute})
+		store.Limit{N: rl.PerSecond, Per: time.Second + arrivalMargin},
+		store.Limit{N: rl.PerMinute, Per: time.Minute + arrivalMargin})
 	if err != nil {
 		storeErrorsTotal.WithLabelValues("rate_limit").Inc()
 		if h.OnStoreError == storeErrorAllow {

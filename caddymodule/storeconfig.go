@@ -3,7 +3,6 @@ package caddymodule
 import (
 	"crypto/tls"
 	"crypto/x509"
-	"encoding/json"
 	"fmt"
 	"net"
 	"os"
@@ -105,8 +104,9 @@ func (c *StoreConfig) provision() (store.Store, string, error) {
 			return nil, "", err
 		}
 		// Every option is part of the identity; the key is never printed.
-		id, _ := json.Marshal(c)
-		key = "redis|" + caddy.NewReplacer().ReplaceAll(string(id), "")
+		id := opts
+		id.TLS = nil
+		key = fmt.Sprintf("redis|%+v|%v|%s|%s", id, c.TLS, c.TLSCA, c.TLSServerName)
 		mk = func() (caddy.Destructor, error) { return pooledStore{store.NewRedis(opts)}, nil }
 	default:
 		return nil, "", fmt.Errorf("store: backend must be file, memory or redis, got %q", c.Backend)

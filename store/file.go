@@ -62,6 +62,8 @@ type File struct {
 	db     atomic.Pointer[bolt.DB]
 	now    func() time.Time
 	mu     sync.Mutex // Open and Close
+	tried  sync.Once
+	opened chan struct{} // closed when the first Open returns
 	stop   chan struct{}
 	done   chan struct{}
 	limits *windows
@@ -79,7 +81,7 @@ func NewFile(o FileOptions) *File {
 	if o.SweepBatch <= 0 {
 		o.SweepBatch = 1000
 	}
-	f := &File{o: o, now: time.Now}
+	f := &File{o: o, now: time.Now, opened: make(chan struct{})}
 	f.limits = newWindows(func() time.Time { return f.now() })
 	return f
 }
@@ -95,6 +97,7 @@ func (s *File) NoSync() bool { return s.o.NoSync }
 func (s *File) Open() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	defer s.tried.Do(func() { close(s.opened) })
 	if s.db.Load() != nil {
 		return nil
 	}
@@ -159,19 +162,37 @@ func (s *File) Close() error {
 }
 
 // Ping reports whether the file is open.
-func (s *File) Ping(context.Context) error {
-	if s.db.Load() == nil {
-		return ErrClosed
-	}
-	return nil
+func (s *File) Ping(ctx context.Context) error {
+	_, err := s.handle(ctx)
+	return err
 }
 
-func (s *File) update(op string, fn func(kv, exp *bolt.Bucket, now time.Time) error) error {
-	db := s.db.Load()
-	if db == nil {
-		return ErrClosed
+// handle returns the open database. Caddy starts its apps in no fixed
+// order, so a request may arrive before Open: it waits for the first
+// Open (at most the lock timeout and a second), never for a reopen.
+func (s *File) handle(ctx context.Context) (*bolt.DB, error) {
+	if db := s.db.Load(); db != nil {
+		return db, nil
 	}
-	err := db.Update(func(tx *bolt.Tx) error {
+	t := time.NewTimer(s.o.LockTimeout + time.Second)
+	defer t.Stop()
+	select {
+	case <-s.opened:
+	case <-t.C:
+	case <-ctx.Done():
+	}
+	if db := s.db.Load(); db != nil {
+		return db, nil
+	}
+	return nil, ErrClosed
+}
+
+func (s *File) update(ctx context.Context, op string, fn func(kv, exp *bolt.Bucket, now time.Time) error) error {
+	db, err := s.handle(ctx)
+	if err != nil {
+		return err
+	}
+	err = db.Update(func(tx *bolt.Tx) error {
 		return fn(tx.Bucket(bucketKV), tx.Bucket(bucketExp), s.now())
 	})
 	if err != nil {
@@ -181,9 +202,9 @@ func (s *File) update(op string, fn func(kv, exp *bolt.Bucket, now time.Time) er
 }
 
 // Claim implements Store.
-func (s *File) Claim(_ context.Context, key, val string, ttl time.Duration) (bool, error) {
+func (s *File) Claim(ctx context.Context, key, val string, ttl time.Duration) (bool, error) {
 	var claimed bool
-	err := s.update("claim", func(kv, exp *bolt.Bucket, now time.Time) error {
+	err := s.update(ctx, "claim", func(kv, exp *bolt.Bucket, now time.Time) error {
 		old := kv.Get([]byte(key))
 		if old != nil {
 			r, err := decodeRecord(old)
@@ -199,14 +220,14 @@ func (s *File) Claim(_ context.Context, key, val string, ttl time.Duration) (boo
 }
 
 // Get implements Store.
-func (s *File) Get(_ context.Context, key string) (string, bool, error) {
-	db := s.db.Load()
-	if db == nil {
-		return "", false, ErrClosed
+func (s *File) Get(ctx context.Context, key string) (string, bool, error) {
+	db, err := s.handle(ctx)
+	if err != nil {
+		return "", false, err
 	}
 	var val string
 	var found bool
-	err := db.View(func(tx *bolt.Tx) error {
+	err = db.View(func(tx *bolt.Tx) error {
 		raw := tx.Bucket(bucketKV).Get([]byte(key))
 		if raw == nil {
 			return nil
@@ -227,15 +248,15 @@ func (s *File) Get(_ context.Context, key string) (string, bool, error) {
 }
 
 // Put implements Store.
-func (s *File) Put(_ context.Context, key, val string, ttl time.Duration) error {
-	return s.update("put", func(kv, exp *bolt.Bucket, now time.Time) error {
+func (s *File) Put(ctx context.Context, key, val string, ttl time.Duration) error {
+	return s.update(ctx, "put", func(kv, exp *bolt.Bucket, now time.Time) error {
 		return putRecord(kv, exp, key, kv.Get([]byte(key)), record{expires: now.Add(ttl), val: []byte(val)})
 	})
 }
 
 // Delete implements Store.
-func (s *File) Delete(_ context.Context, key string) error {
-	return s.update("delete", func(kv, exp *bolt.Bucket, _ time.Time) error {
+func (s *File) Delete(ctx context.Context, key string) error {
+	return s.update(ctx, "delete", func(kv, exp *bolt.Bucket, _ time.Time) error {
 		old := kv.Get([]byte(key))
 		if old == nil {
 			return nil

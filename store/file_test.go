@@ -174,3 +174,30 @@ func copyFile(t *testing.T, from, to string) {
 		t.Fatal(err)
 	}
 }
+
+// TestFileRequestBeforeOpenWaits: Caddy starts apps in no fixed order,
+// so a request may come before Open; it waits for Open, not fails.
+func TestFileRequestBeforeOpenWaits(t *testing.T) {
+	f := NewFile(FileOptions{Path: filepath.Join(t.TempDir(), "store.db")})
+	t.Cleanup(func() { f.Close() })
+	done := make(chan error, 1)
+	go func() {
+		ok, err := f.Claim(context.Background(), "early", "v", time.Minute)
+		if err == nil && !ok {
+			err = errors.New("not claimed")
+		}
+		done <- err
+	}()
+	if err := f.Open(); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; err != nil {
+		t.Fatalf("claim before Open: %v", err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.Claim(context.Background(), "late", "v", time.Minute); !errors.Is(err, ErrClosed) {
+		t.Fatalf("claim after Close: %v", err)
+	}
+}

@@ -2,6 +2,7 @@ package store
 
 import (
 	"bytes"
+	"context"
 	"encoding/binary"
 	"time"
 
@@ -31,7 +32,7 @@ func (s *File) Sweep() (int, error) {
 	total := 0
 	for {
 		n := 0
-		err := s.update("sweep", func(kv, exp *bolt.Bucket, now time.Time) error {
+		err := s.update(context.Background(), "sweep", func(kv, exp *bolt.Bucket, now time.Time) error {
 			var err error
 			n, err = sweepBatch(kv, exp, now, s.o.SweepBatch)
 			return err

@@ -23,9 +23,8 @@ type guardSetup struct {
 	run    string // makes out_trade_no unique across tests and runs
 }
 
-// storeFile (the default: a file in the test process's data directory,
-// shared by its in-process gateways), storeMemory and storeRedis choose
-// the qfpay app's store.
+// storeFile (the default backend; startGateway gives each test its own
+// file), storeMemory and storeRedis choose the qfpay app's store.
 const (
 	storeFile   = ""
 	storeMemory = "store memory"
