@@ -2,8 +2,12 @@ package store
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
+	"os"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -98,6 +102,58 @@ func TestStoreConformance(t *testing.T) {
 		// Redis expires keys by its own clock: wait the TTL out for real.
 		conformance(t, r, func(d time.Duration) { time.Sleep(d) })
 	})
+}
+
+// TestRedisTopologies runs the conformance suite against Redis as teams
+// run it: TLS with an ACL user (the default user off), a 3-master
+// cluster, and a master found through Sentinel.
+func TestRedisTopologies(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		opts func(t *testing.T) RedisOptions
+	}{
+		{"tls+acl", func(t *testing.T) RedisOptions {
+			s := testredis.StartTLS(t)
+			pem, err := os.ReadFile(s.CAFile)
+			if err != nil {
+				t.Fatal(err)
+			}
+			pool := x509.NewCertPool()
+			pool.AppendCertsFromPEM(pem)
+			return RedisOptions{Addrs: []string{s.Addr}, Username: s.User, Password: s.Password,
+				TLS: &tls.Config{RootCAs: pool, ServerName: "127.0.0.1", MinVersion: tls.VersionTLS12}}
+		}},
+		{"cluster", func(t *testing.T) RedisOptions {
+			return RedisOptions{Addrs: testredis.StartCluster(t, 3)}
+		}},
+		{"sentinel", func(t *testing.T) RedisOptions {
+			s := testredis.StartSentinel(t)
+			return RedisOptions{Addrs: []string{s.Addr}, MasterName: s.MasterSet}
+		}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			o := tt.opts(t)
+			o.Prefix = "qfsign-topology:"
+			r := NewRedis(o)
+			t.Cleanup(func() { r.Close() })
+			if err := r.Ping(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			conformance(t, r, func(d time.Duration) { time.Sleep(d) })
+		})
+	}
+}
+
+// TestRedisTLSRefusesUnknownCA: a server whose certificate the client
+// does not trust is an error, never a fallback to plain text.
+func TestRedisTLSRefusesUnknownCA(t *testing.T) {
+	s := testredis.StartTLS(t)
+	r := NewRedis(RedisOptions{Addrs: []string{s.Addr}, Username: s.User, Password: s.Password,
+		TLS: &tls.Config{RootCAs: x509.NewCertPool(), ServerName: "127.0.0.1"}, Timeout: 500 * time.Millisecond})
+	defer r.Close()
+	if err := r.Ping(context.Background()); err == nil || !strings.Contains(err.Error(), "certificate") {
+		t.Fatalf("ping with an unknown CA: %v", err)
+	}
 }
 
 func TestRedisDownFailsClosed(t *testing.T) {

@@ -103,3 +103,38 @@ func TestRedisDownFailsClosed(t *testing.T) {
 		t.Fatalf("application received %d", len(bodies))
 	}
 }
+
+// TestGatewayOverManagedRedis: the Caddyfile options reach each Redis
+// topology: a payment is sent once and its retry replayed.
+func TestGatewayOverManagedRedis(t *testing.T) {
+	for _, tt := range []struct {
+		name  string
+		store func(t *testing.T) string
+	}{
+		{"rediss with CA and ACL user", func(t *testing.T) string {
+			s := testredis.StartTLS(t)
+			os.Setenv("QFSIGN_TEST_REDIS_PASSWORD", s.Password)
+			t.Cleanup(func() { os.Unsetenv("QFSIGN_TEST_REDIS_PASSWORD") })
+			return fmt.Sprintf("store rediss://%s {\n\t\t\ttls_ca %s\n\t\t\tusername %s\n\t\t\tpassword {env.QFSIGN_TEST_REDIS_PASSWORD}\n\t\t}", s.Addr, s.CAFile, s.User)
+		}},
+		{"cluster", func(t *testing.T) string {
+			return "store redis " + strings.Join(testredis.StartCluster(t, 3), " ")
+		}},
+		{"sentinel", func(t *testing.T) string {
+			s := testredis.StartSentinel(t)
+			return fmt.Sprintf("store redis %s {\n\t\t\tmaster_name %s\n\t\t}", s.Addr, s.MasterSet)
+		}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			s := newGuardSetup(t, tt.store(t), "", "")
+			form := payForm(s.otn("managed"), 1500)
+			first, again := s.pay(t, form), s.pay(t, form)
+			if first.status != 200 || first.field("respcd") != "0000" || again.replayed != "true" || again.body != first.body {
+				t.Fatalf("first %+v\nagain %+v", first, again)
+			}
+			if p := s.double.CountPath("/trade/v1/payment"); p != 1 {
+				t.Fatalf("QFPay saw %d payments, want 1", p)
+			}
+		})
+	}
+}
