@@ -181,3 +181,28 @@ func TestDiskFullRefuses(t *testing.T) {
 	}
 	t.Logf("a 64 KiB store file: %d payments answered, then %d refused with 503 store", answered, refused)
 }
+
+// TestFileStoreAcrossReloads: a reload keeps the file open (one owner,
+// the usage pool); a config without it closes it, and a later config
+// opens it again with every record in place.
+func TestFileStoreAcrossReloads(t *testing.T) {
+	file := "store file " + filepath.Join(t.TempDir(), "store.db")
+	s := newGuardSetup(t, file, "", "")
+	form := payForm(s.otn("reload"), 1500)
+	first := s.pay(t, form)
+	for _, store := range []string{file, storeMemory, file} {
+		s.gw = startGateway(t, s.url, store+"\n"+merchantBlock("shop", ""), `route /trade/v1/* {
+		qfpay_gateway shop
+	}`)
+		rep := s.pay(t, form)
+		if store == storeMemory {
+			continue // another store: the order is unknown there
+		}
+		if rep.replayed != "true" || rep.body != first.body {
+			t.Fatalf("after reloading to %q: %+v", store, rep)
+		}
+	}
+	if p := s.double.CountPath("/trade/v1/payment"); p != 2 {
+		t.Fatalf("QFPay saw %d payments, want 2 (the file's order once, the memory store's once)", p)
+	}
+}
