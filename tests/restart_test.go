@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/caddyserver/caddy/v2/caddytest"
 
@@ -144,7 +145,11 @@ func TestSecondOwnerRefused(t *testing.T) {
 	running := r.gw
 	out := keepOutput(new(syncBuffer))
 	p := runQfsign(t, r.config(t, fmt.Sprintf("127.0.0.1:%d", freePort(t))), out, nil, r.env...)
-	<-p.exited
+	select {
+	case <-p.exited:
+	case <-time.After(30 * time.Second):
+		t.Fatalf("a second instance on the same file is still running\n%s", tail(out.String(), 2000))
+	}
 	if p.cmd.ProcessState.ExitCode() == 0 || !strings.Contains(out.String(), "locked by another process") {
 		t.Fatalf("second instance: exit %d\n%s", p.cmd.ProcessState.ExitCode(), tail(out.String(), 2000))
 	}
