@@ -44,13 +44,14 @@ type entry struct {
 	expires time.Time
 }
 
-// Memory is an in-process Store, for a single replica.
+// Memory is an in-process Store: lost on restart, for tests and
+// throwaway runs.
 type Memory struct {
 	mu     sync.Mutex
 	m      map[string]entry
 	max    int
 	now    func() time.Time
-	next   time.Time // next sweep
+	swept  time.Time // last sweep
 	limits *windows
 }
 
@@ -73,15 +74,18 @@ func (s *Memory) live(key string, now time.Time) (entry, bool) {
 	return e, ok
 }
 
-// room sweeps expired entries when the map is full (or once a minute).
+// room sweeps expired entries once a minute, and when the map is full
+// at most once a second: a full store must not scan every entry on
+// every request under the lock.
 func (s *Memory) room(now time.Time) bool {
-	if len(s.m) >= s.max || now.After(s.next) {
+	full := len(s.m) >= s.max
+	if now.After(s.swept.Add(time.Minute)) || (full && now.After(s.swept.Add(time.Second))) {
 		for k, e := range s.m {
 			if !now.Before(e.expires) {
 				delete(s.m, k)
 			}
 		}
-		s.next = now.Add(time.Minute)
+		s.swept = now
 	}
 	return len(s.m) < s.max
 }
