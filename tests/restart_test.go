@@ -138,13 +138,20 @@ func TestRestartAfterKill(t *testing.T) {
 }
 
 // TestSecondOwnerRefused: a second qfsign on the same data directory
-// fails to start with a clear error and leaves the first one working.
+// fails to start with a clear error and leaves the first one working;
+// caddy validate works next to it.
 func TestSecondOwnerRefused(t *testing.T) {
 	r := newRestartSetup(t)
 	r.start(t)
 	running := r.gw
+	cfg := r.config(t, fmt.Sprintf("127.0.0.1:%d", freePort(t)))
+	// caddy validate provisions without opening the file: it works next
+	// to the running owner.
+	if out, err := runBinary(t, r.env, "validate", "--config", cfg, "--adapter", "caddyfile"); err != nil || !strings.Contains(out, "Valid configuration") {
+		t.Fatalf("validate next to a running instance: %v\n%s", err, tail(out, 2000))
+	}
 	out := keepOutput(new(syncBuffer))
-	p := runQfsign(t, r.config(t, fmt.Sprintf("127.0.0.1:%d", freePort(t))), out, nil, r.env...)
+	p := runQfsign(t, cfg, out, nil, r.env...)
 	select {
 	case <-p.exited:
 	case <-time.After(30 * time.Second):
