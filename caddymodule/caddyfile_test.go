@@ -270,6 +270,7 @@ func TestStoreOptionParse(t *testing.T) {
 		"qfpay {\nstore redis h:1 {\ncluster yes\n}\n}":               "cluster takes no argument",
 		"qfpay {\nstore redis h:1 {\nusername\n}\n}":                  "username takes exactly one argument",
 		"qfpay {\nstore rediss://h:1 extra\n}":                        "wrong argument count",
+		"qfpay {\nstore redis h:1 {\nmin_replicas -1\n}\n}":           "min_replicas must be a non-negative integer",
 		"qfpay {\nstore memory extra\n}":                              "wrong argument count",
 		"qfpay {\nstore redis\n}":                                     "wrong argument count",
 		"qfpay {\nstore memory {\nprefix x\n}\n}":                     "takes no options",
@@ -287,6 +288,7 @@ func TestStoreOptionParse(t *testing.T) {
 	for name, c := range map[string]*StoreConfig{
 		"redis without address":  {Backend: "redis"},
 		"db with a cluster":      {Backend: "redis", Address: "a:1", Addresses: []string{"b:1"}, DB: 1},
+		"WAIT with a cluster":    {Backend: "redis", Address: "a:1", Cluster: true, MinReplicas: 1},
 		"tls_ca missing":         {Backend: "redis", Address: "a:1", TLSCA: "/nonexistent/ca.pem"},
 		"tls_ca not PEM":         {Backend: "redis", Address: "a:1", TLSCA: "storeconfig.go"},
 		"tls address not h:port": {Backend: "redis", Address: "a", TLS: true},

@@ -130,8 +130,8 @@ func TestRateLimitAndStoreURLParse(t *testing.T) {
 				t.Errorf("store = %+v", s)
 			}
 		}},
-		{name: "store redis sentinel", input: "qfpay {\nstore redis s1:26379 s2:26379 s3:26379 {\nmaster_name mymaster\n}\n}", check: func(t *testing.T, a *App) {
-			if s := a.Store; s.Address != "s1:26379" || len(s.Addresses) != 2 || s.MasterName != "mymaster" || s.Cluster {
+		{name: "store redis sentinel", input: "qfpay {\nstore redis s1:26379 s2:26379 s3:26379 {\nmaster_name mymaster\nmin_replicas 1\n}\n}", check: func(t *testing.T, a *App) {
+			if s := a.Store; s.Address != "s1:26379" || len(s.Addresses) != 2 || s.MasterName != "mymaster" || s.Cluster || s.MinReplicas != 1 {
 				t.Errorf("store = %+v", s)
 			}
 		}},

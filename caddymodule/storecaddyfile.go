@@ -29,6 +29,7 @@ import (
 //		tls_server_name <name>
 //		prefix          <prefix>
 //		timeout         <duration>
+//		min_replicas    <n>
 //	}
 func unmarshalStore(d *caddyfile.Dispenser) (*StoreConfig, error) {
 	c := &StoreConfig{Backend: storeFile}
@@ -145,13 +146,14 @@ func (c *StoreConfig) unmarshalRedisOption(d *caddyfile.Dispenser) error {
 			return d.Errf("store redis: %s takes no argument", opt)
 		}
 		c.Cluster, c.TLS = c.Cluster || opt == "cluster", c.TLS || opt == "tls"
-	case "db":
+	case "db", "min_replicas":
 		var raw string
 		if !d.AllArgs(&raw) {
 			return d.ArgErr()
 		}
-		if c.DB, err = strconv.Atoi(raw); err != nil || c.DB < 0 {
-			return d.Errf("store redis: db must be a non-negative integer, got %q", raw)
+		dst := map[string]*int{"db": &c.DB, "min_replicas": &c.MinReplicas}[opt]
+		if *dst, err = strconv.Atoi(raw); err != nil || *dst < 0 {
+			return d.Errf("store redis: %s must be a non-negative integer, got %q", opt, raw)
 		}
 	case "timeout":
 		c.Timeout, err = parseDurationArg(d)

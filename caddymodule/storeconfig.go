@@ -62,6 +62,11 @@ type StoreConfig struct {
 	Prefix string `json:"prefix,omitempty"`
 	// Timeout bounds each Redis command. Default 1s.
 	Timeout caddy.Duration `json:"timeout,omitempty"`
+	// MinReplicas makes each write wait until that many replicas have it
+	// (WAIT, up to half the timeout), or fail closed. Default 0: Redis
+	// replicates asynchronously, and a failover can lose a claim. Not
+	// with a cluster.
+	MinReplicas int `json:"min_replicas,omitempty"`
 }
 
 // stores keeps stores (their files and connections) across config
@@ -146,13 +151,14 @@ func (c *StoreConfig) redisOptions() (store.RedisOptions, error) {
 	if len(addrs) == 0 {
 		return store.RedisOptions{}, fmt.Errorf("store redis: address is required")
 	}
-	if c.DB != 0 && (c.Cluster || (len(addrs) > 1 && c.MasterName == "")) {
-		return store.RedisOptions{}, fmt.Errorf("store redis: db must be 0 with a cluster")
+	cluster := c.Cluster || (len(addrs) > 1 && c.MasterName == "")
+	if cluster && (c.DB != 0 || c.MinReplicas != 0) {
+		return store.RedisOptions{}, fmt.Errorf("store redis: db and min_replicas must be 0 with a cluster")
 	}
 	o := store.RedisOptions{
 		Addrs: addrs, MasterName: repl.ReplaceAll(c.MasterName, ""), Cluster: c.Cluster,
 		Username: repl.ReplaceAll(c.Username, ""), Password: repl.ReplaceAll(c.Password, ""),
-		DB: c.DB, Prefix: c.Prefix, Timeout: time.Duration(c.Timeout),
+		DB: c.DB, Prefix: c.Prefix, Timeout: time.Duration(c.Timeout), MinReplicas: c.MinReplicas,
 	}
 	if c.TLS || c.TLSCA != "" {
 		var err error

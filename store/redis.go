@@ -34,13 +34,20 @@ type RedisOptions struct {
 	// Timeout bounds each command. Default 1s: a slow store must not
 	// hold a payment; callers fail closed on errors.
 	Timeout time.Duration
+	// MinReplicas: each write waits (WAIT) until this many replicas have
+	// it, or fails. Default 0: Redis replicates asynchronously, and a
+	// failover can lose a claim the old master acknowledged. Not with a
+	// cluster.
+	MinReplicas int
 }
 
 // Redis is a Store over Redis: SET NX PX, GET, SET PX, DEL, and one
 // script per rate-limit decision.
 type Redis struct {
-	c      redis.UniversalClient
-	prefix string
+	c           redis.UniversalClient
+	prefix      string
+	minReplicas int
+	wait        time.Duration // WAIT's bound: half the command timeout
 }
 
 // NewRedis connects lazily; use Ping to check the server at start.
@@ -59,7 +66,7 @@ func NewRedis(o RedisOptions) *Redis {
 		// the safe direction. One retry only.
 		MaxRetries: 1,
 	})
-	return &Redis{c: c, prefix: o.Prefix}
+	return &Redis{c: c, prefix: o.Prefix, minReplicas: o.MinReplicas, wait: o.Timeout / 2}
 }
 
 // Ping checks that the server answers.
@@ -72,12 +79,36 @@ func (s *Redis) Ping(ctx context.Context) error {
 
 // Claim implements Store.
 func (s *Redis) Claim(ctx context.Context, key, val string, ttl time.Duration) (bool, error) {
-	ok, err := s.c.SetNX(ctx, s.prefix+key, val, ttl).Result()
+	var set *redis.BoolCmd
+	err := s.write(ctx, func(p redis.Pipeliner) { set = p.SetNX(ctx, s.prefix+key, val, ttl) })
 	if err != nil {
 		return false, fmt.Errorf("store: redis claim: %w", err)
 	}
-	return ok, nil
+	return set.Val(), nil
 }
+
+// write runs one write, then WAIT on the same connection when
+// MinReplicas is set: fewer replicas than that is an error (fail closed).
+func (s *Redis) write(ctx context.Context, cmd func(redis.Pipeliner)) error {
+	p := s.c.Pipeline()
+	cmd(p)
+	var acks *redis.Cmd
+	if s.minReplicas > 0 {
+		acks = p.Do(ctx, "WAIT", s.minReplicas, s.wait.Milliseconds())
+	}
+	if _, err := p.Exec(ctx); err != nil {
+		return err
+	}
+	if acks == nil {
+		return nil
+	}
+	if n, err := acks.Int(); err != nil || n < s.minReplicas {
+		return fmt.Errorf("written to the master but to %d of %d replicas: %w", n, s.minReplicas, errNotReplicated)
+	}
+	return nil
+}
+
+var errNotReplicated = errors.New("not replicated")
 
 // Get implements Store.
 func (s *Redis) Get(ctx context.Context, key string) (string, bool, error) {
@@ -93,7 +124,7 @@ func (s *Redis) Get(ctx context.Context, key string) (string, bool, error) {
 
 // Put implements Store.
 func (s *Redis) Put(ctx context.Context, key, val string, ttl time.Duration) error {
-	if err := s.c.Set(ctx, s.prefix+key, val, ttl).Err(); err != nil {
+	if err := s.write(ctx, func(p redis.Pipeliner) { p.Set(ctx, s.prefix+key, val, ttl) }); err != nil {
 		return fmt.Errorf("store: redis put: %w", err)
 	}
 	return nil
@@ -101,7 +132,7 @@ func (s *Redis) Put(ctx context.Context, key, val string, ttl time.Duration) err
 
 // Delete implements Store.
 func (s *Redis) Delete(ctx context.Context, key string) error {
-	if err := s.c.Del(ctx, s.prefix+key).Err(); err != nil {
+	if err := s.write(ctx, func(p redis.Pipeliner) { p.Del(ctx, s.prefix+key) }); err != nil {
 		return fmt.Errorf("store: redis delete: %w", err)
 	}
 	return nil

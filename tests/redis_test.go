@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/qfsign/qfsign/internal/testredis"
 )
@@ -137,4 +138,53 @@ func TestGatewayOverManagedRedis(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestRedisFailoverNoDoublePayment: payments run while Sentinel promotes
+// the replica, with min_replicas 1. A refusal (503 store) is retried
+// with the same out_trade_no, as a client would; afterwards every
+// out_trade_no is sent once more. QFPay sees each payment once.
+func TestRedisFailoverNoDoublePayment(t *testing.T) {
+	sen := testredis.StartSentinel(t)
+	s := newGuardSetup(t, fmt.Sprintf("store redis %s {\n\t\t\tmaster_name %s\n\t\t\tmin_replicas 1\n\t\t\ttimeout 500ms\n\t\t}",
+		sen.Addr, sen.MasterSet), "", "")
+	var otns []string
+	answered, refused, after := 0, 0, 0
+	deadline := time.Now().Add(60 * time.Second)
+	for i := 0; after < 20; i++ {
+		if i == 20 {
+			sen.Failover(t)
+		}
+		if i > 20 && sen.FailedOver() {
+			after++
+		}
+		otn := s.otn(fmt.Sprint("fo-", i))
+		otns = append(otns, otn)
+		for {
+			if time.Now().After(deadline) {
+				t.Fatalf("no failover within 60s: %d answered, %d refused", answered, refused)
+			}
+			r := s.pay(t, payForm(otn, 1500))
+			if r.status == http.StatusServiceUnavailable && r.field("rule") == "store" {
+				refused++ // nothing was sent: the same order again
+				time.Sleep(20 * time.Millisecond)
+				continue
+			}
+			if r.status == http.StatusOK && r.field("respcd") == "0000" {
+				answered++
+			} else if r.status != http.StatusConflict || r.field("rule") != "in_progress" {
+				t.Fatalf("%s: %+v", otn, r)
+			}
+			break
+		}
+	}
+	for _, otn := range otns {
+		if r := s.pay(t, payForm(otn, 1500)); r.replayed != "true" && r.field("rule") != "in_progress" {
+			t.Fatalf("%s sent again after the failover: %+v", otn, r)
+		}
+	}
+	if p := s.double.CountPath("/trade/v1/payment"); p != answered {
+		t.Fatalf("QFPay saw %d payments, %d were answered", p, answered)
+	}
+	t.Logf("failover: %d orders, %d answered once each, %d refusals (503 store) retried", len(otns), answered, refused)
 }

@@ -109,17 +109,20 @@ func StartCluster(t testing.TB, n int) []string {
 	return addrs
 }
 
-// Sentinel is a master watched by one sentinel, which names it Master.
+// Sentinel is a master and its replica, watched by one sentinel.
 type Sentinel struct {
 	Master    *Server
+	Replica   *Server
 	Addr      string // the sentinel's
 	MasterSet string // the name clients ask the sentinel for
 }
 
-// StartSentinel runs a master and a sentinel that monitors it.
+// StartSentinel runs a master, a replica, and a sentinel that monitors
+// them and knows the replica (so that it can fail over).
 func StartSentinel(t testing.TB) *Sentinel {
 	t.Helper()
 	m := Start(t)
+	r := startOn(t, FreePort(t), []string{"--replicaof", "127.0.0.1", strconv.Itoa(m.port)}, nil)
 	port := FreePort(t)
 	conf := filepath.Join(t.TempDir(), "sentinel.conf")
 	text := fmt.Sprintf("port %d\nbind 127.0.0.1\nsentinel monitor qfsign %s %d 1\nsentinel down-after-milliseconds qfsign 1000\n",
@@ -127,7 +130,7 @@ func StartSentinel(t testing.TB) *Sentinel {
 	if err := os.WriteFile(conf, []byte(text), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	s := &Sentinel{Master: m, Addr: fmt.Sprintf("127.0.0.1:%d", port), MasterSet: "qfsign"}
+	s := &Sentinel{Master: m, Replica: r, Addr: fmt.Sprintf("127.0.0.1:%d", port), MasterSet: "qfsign"}
 	cmd := exec.Command(redisServer(t), conf, "--sentinel")
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -137,9 +140,31 @@ func StartSentinel(t testing.TB) *Sentinel {
 		addr, err := c.Do(context.Background(), "SENTINEL", "get-master-addr-by-name", s.MasterSet).StringSlice()
 		return err == nil && len(addr) == 2 && addr[1] == strconv.Itoa(m.port)
 	})
+	// The sentinel learns of replicas from the master's INFO, every 10s.
+	waitFor(t, s.Addr, func(c *redis.Client) bool {
+		reps, err := c.Do(context.Background(), "SENTINEL", "replicas", s.MasterSet).Slice()
+		return err == nil && len(reps) == 1 && strings.Contains(fmt.Sprint(reps[0]), "slave")
+	})
 	return s
 }
 
+// Failover asks the sentinel to promote the replica; it returns at once.
+func (s *Sentinel) Failover(t testing.TB) {
+	t.Helper()
+	c := redis.NewClient(&redis.Options{Addr: s.Addr})
+	defer c.Close()
+	if err := c.Do(context.Background(), "SENTINEL", "FAILOVER", s.MasterSet).Err(); err != nil {
+		t.Fatalf("SENTINEL FAILOVER: %v", err)
+	}
+}
+
+// FailedOver reports whether the sentinel names the replica as master.
+func (s *Sentinel) FailedOver() bool {
+	c := redis.NewClient(&redis.Options{Addr: s.Addr})
+	defer c.Close()
+	addr, err := c.Do(context.Background(), "SENTINEL", "get-master-addr-by-name", s.MasterSet).StringSlice()
+	return err == nil && len(addr) == 2 && addr[1] == strconv.Itoa(s.Replica.port)
+}
 // startOn is start on a given port (TLS and cluster name it in args).
 func startOn(t testing.TB, port int, args []string, ping *redis.Options) *Server {
 	t.Helper()
