@@ -165,6 +165,7 @@ func (s *Sentinel) FailedOver() bool {
 	addr, err := c.Do(context.Background(), "SENTINEL", "get-master-addr-by-name", s.MasterSet).StringSlice()
 	return err == nil && len(addr) == 2 && addr[1] == strconv.Itoa(s.Replica.port)
 }
+
 // startOn is start on a given port (TLS and cluster name it in args).
 func startOn(t testing.TB, port int, args []string, ping *redis.Options) *Server {
 	t.Helper()
