@@ -32,6 +32,7 @@ type Server struct {
 	bin  string
 	port int
 	args []string       // what --port/--bind and the defaults leave out
+	dir  string         // working directory
 	ping *redis.Options // how to reach it for the readiness check
 	cmd  *exec.Cmd
 }
@@ -66,7 +67,7 @@ func (s *Server) Restart() {
 	s.t.Helper()
 	args := append([]string{"--port", strconv.Itoa(s.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"}, s.args...)
 	s.cmd = exec.Command(s.bin, args...)
-	s.cmd.Dir = os.TempDir()
+	s.cmd.Dir = s.dir // its own: redis-server loads a dump.rdb it finds there
 	if err := s.cmd.Start(); err != nil {
 		s.t.Fatal(err)
 	}

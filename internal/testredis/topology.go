@@ -169,7 +169,7 @@ func (s *Sentinel) FailedOver() bool {
 // startOn is start on a given port (TLS and cluster name it in args).
 func startOn(t testing.TB, port int, args []string, ping *redis.Options) *Server {
 	t.Helper()
-	s := &Server{t: t, bin: redisServer(t), port: port, args: args, ping: ping}
+	s := &Server{t: t, bin: redisServer(t), port: port, args: args, ping: ping, dir: t.TempDir()}
 	s.Addr = fmt.Sprintf("127.0.0.1:%d", port)
 	if s.ping == nil {
 		s.ping = &redis.Options{Addr: s.Addr}
