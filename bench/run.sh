@@ -1,13 +1,20 @@
 #!/usr/bin/env bash
 # A/B benchmark: A = plain Caddy reverse_proxy, B = qfsign (qfpay_gateway
-# with validation, signing, the out_trade_no guard on the memory store, and
-# one log line per transaction), same binary, same upstream, same load,
+# with validation, signing, the out_trade_no guard on STORE, and one log
+# line per transaction), same binary, same upstream, same load,
 # interleaved over ROUNDS rounds; prints medians and the ratios B/A.
+# STORE: file (the default store, sync on), memory, or redis://host:port.
 # Everything it starts is stopped on exit.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-ROUNDS=${ROUNDS:-3} DUR=${DUR:-10s} CONC=${CONC:-16} RATE=${RATE:-1000} WARM=${WARM:-2s}
+ROUNDS=${ROUNDS:-3} DUR=${DUR:-10s} CONC=${CONC:-16} RATE=${RATE:-1000} WARM=${WARM:-2s} STORE=${STORE:-file}
 work=$(mktemp -d)
+case "$STORE" in
+file) store="store file $work/store.db" ;;
+memory) store="store memory" ;;
+redis://*) store="store $STORE" ;;
+*) echo "STORE must be file, memory or redis://host:port" >&2; exit 1 ;;
+esac
 pids=()
 cleanup() { for p in "${pids[@]:-}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"; }
 trap cleanup EXIT
@@ -28,11 +35,12 @@ http://127.0.0.1:18080 {
 	reverse_proxy 127.0.0.1:18090
 }
 CFG
-cat > "$work/B.Caddyfile" <<'CFG'
+cat > "$work/B.Caddyfile" <<CFG
 {
 	admin localhost:12019
 	qfpay {
 		environment http://127.0.0.1:18090
+		$store
 		merchant default {
 			app_code BENCHAPPCODE
 			client_key {env.QFPAY_CLIENT_KEY}
@@ -43,10 +51,10 @@ http://127.0.0.1:18080 {
 	bind 127.0.0.1
 	route /trade/v1/* {
 		qfpay_gateway default {
-			# The memory store holds 100,000 orders. At this benchmark's
-			# ~9,000 payments/s the default 7-day order_ttl would fill it in
-			# seconds (QFPay's own limit is 400/min); 5s keeps the guard's
-			# claim, record and lookup on every request.
+			# At this benchmark's thousands of payments/s the default
+			# 7-day order_ttl would fill the memory store (100,000 orders)
+			# in seconds (QFPay's own limit is 400/min); 5s keeps the
+			# guard's claim, record and lookup on every request.
 			order_ttl 5s
 		}
 	}
@@ -78,6 +86,7 @@ done
 median() { sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
 med() { grep "^$1 " "$work/results" | field "$2" | median; }
 echo
+echo "B's store: $STORE"
 echo "medians over $ROUNDS rounds (closed loop: $CONC connections, $DUR; open loop: $RATE req/s, $DUR):"
 printf "%-4s %10s %10s %10s %14s %14s %10s\n" "" "req/s" "p50 ms" "p99 ms" "p50@rate ms" "p99@rate ms" "RSS MiB"
 for x in A B; do

@@ -33,8 +33,9 @@ type App struct {
 	Environment string `json:"environment,omitempty"`
 	// Merchants by name, as referenced by qfpay_sign.
 	Merchants map[string]*Merchant `json:"merchants,omitempty"`
-	// Store holds state shared by requests (and, with Redis, by every
-	// replica). Default: memory.
+	// Store holds out_trade_no records, notification acknowledgements
+	// and rate-limit windows (with Redis, shared by every replica).
+	// Default: a file in Caddy's data directory, kept across restarts.
 	Store *StoreConfig `json:"store,omitempty"`
 	// Vault is the client for merchants whose keys live in Vault.
 	// Default: VAULT_ADDR and VAULT_TOKEN from the environment.
@@ -175,6 +176,14 @@ func (a *App) provisionVault() error {
 // with the previous config is already running). A store that does not
 // answer is logged, not fatal: requests that need it fail closed.
 func (a *App) Start() error {
+	// The file store opens here, not in Provision: `caddy validate` must
+	// not take a running instance's lock. A file that cannot be opened
+	// (locked by another process, unreadable) stops qfsign from starting.
+	if o, ok := a.store.(interface{ Open() error }); ok {
+		if err := o.Open(); err != nil {
+			return fmt.Errorf("qfpay: %w", err)
+		}
+	}
 	for _, m := range a.Merchants {
 		if m.cache != nil {
 			m.cache.Start()

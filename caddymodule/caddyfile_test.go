@@ -266,7 +266,15 @@ func TestStoreOptionParse(t *testing.T) {
 		t.Fatalf("parsed %+v", s)
 	}
 	for input, want := range map[string]string{
-		"qfpay {\nstore disk\n}":                                      "memory or redis",
+		"qfpay {\nstore disk\n}":                                      "file, memory or redis",
+		"qfpay {\nstore file /a /b\n}":                                "wrong argument count",
+		"qfpay {\nstore file {\nsync maybe\n}\n}":                     "sync must be on or off",
+		"qfpay {\nstore file {\npath\n}\n}":                           "wrong argument count",
+		"qfpay {\nstore file {\nprefix x\n}\n}":                       `unknown option "prefix"`,
+		"qfpay {\nstore redis h:1 {\ncluster yes\n}\n}":               "cluster takes no argument",
+		"qfpay {\nstore redis h:1 {\nusername\n}\n}":                  "username takes exactly one argument",
+		"qfpay {\nstore rediss://h:1 extra\n}":                        "wrong argument count",
+		"qfpay {\nstore redis h:1 {\nmin_replicas -1\n}\n}":           "min_replicas must be a non-negative integer",
 		"qfpay {\nstore memory extra\n}":                              "wrong argument count",
 		"qfpay {\nstore redis\n}":                                     "wrong argument count",
 		"qfpay {\nstore memory {\nprefix x\n}\n}":                     "takes no options",
@@ -281,7 +289,16 @@ func TestStoreOptionParse(t *testing.T) {
 			t.Errorf("%q: err = %v, want %q and no secret", input, err, want)
 		}
 	}
-	if _, _, err := (&StoreConfig{Backend: "redis"}).provision(); err == nil {
-		t.Error("redis without address accepted")
+	for name, c := range map[string]*StoreConfig{
+		"redis without address":  {Backend: "redis"},
+		"db with a cluster":      {Backend: "redis", Address: "a:1", Addresses: []string{"b:1"}, DB: 1},
+		"WAIT with a cluster":    {Backend: "redis", Address: "a:1", Cluster: true, MinReplicas: 1},
+		"tls_ca missing":         {Backend: "redis", Address: "a:1", TLSCA: "/nonexistent/ca.pem"},
+		"tls_ca not PEM":         {Backend: "redis", Address: "a:1", TLSCA: "storeconfig.go"},
+		"tls address not h:port": {Backend: "redis", Address: "a", TLS: true},
+	} {
+		if _, _, err := c.provision(); err == nil {
+			t.Errorf("%s accepted", name)
+		}
 	}
 }

@@ -24,6 +24,9 @@ type DoctorView struct {
 	// Store and StoreDesc: the state store and how it was configured.
 	Store     store.Store
 	StoreDesc string
+	// StoreOpen is why the store could not be opened (the file store
+	// opens at Start, which the doctor does not run), or nil.
+	StoreOpen error
 	// VaultLogin logs in with the configured method; nil without Vault.
 	VaultLogin func(context.Context) error
 	VaultDesc  string
@@ -43,6 +46,9 @@ type DoctorMerchant struct {
 // Doctor returns the view of an app whose Provision succeeded.
 func (a *App) Doctor() (DoctorView, error) {
 	v := DoctorView{Upstream: a.upstream, Embedded: a.embedded != nil, Client: a.client, Store: a.store, StoreDesc: a.Store.describe()}
+	if o, ok := a.store.(interface{ Open() error }); ok {
+		v.StoreOpen = o.Open()
+	}
 	if a.vaultClient != nil {
 		v.VaultLogin, v.VaultDesc = a.vaultClient.Login, a.Vault.describe(a.vaultClient)
 	}
@@ -71,7 +77,17 @@ func (a *App) Doctor() (DoctorView, error) {
 }
 
 func (c *StoreConfig) describe() string {
-	if c == nil || c.Backend == "" || c.Backend == "memory" {
+	if c == nil {
+		c = new(StoreConfig)
+	}
+	switch {
+	case c.Backend == "" || c.Backend == storeFile:
+		opts, err := c.fileOptions()
+		if err != nil {
+			return "file"
+		}
+		return "file " + opts.Path
+	case c.Backend == storeMemory:
 		return "memory (this process only)"
 	}
 	return fmt.Sprintf("%s %s db %d", c.Backend, c.Address, c.DB)

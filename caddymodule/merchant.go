@@ -103,6 +103,9 @@ func (m *Merchant) provision(name string, embedded bool) error {
 }
 
 func (m *Merchant) provisionPolicy() error {
+	if err := m.RateLimit.validate(); err != nil {
+		return fmt.Errorf("merchant %s: %w", m.name, err)
+	}
 	var err error
 	if m.signType, err = signer.ParseSignType(m.SignType); err != nil {
 		return fmt.Errorf("merchant %s: %w", m.name, err)

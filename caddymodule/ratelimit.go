@@ -10,16 +10,38 @@ import (
 
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
 	"go.uber.org/zap"
+
+	"github.com/qfsign/qfsign/store"
 )
 
 const ruleRateLimit = "rate_limit"
 
+// arrivalMargin lengthens each window: QFPay counts requests when they
+// arrive, and the time from admission to arrival varies by milliseconds
+// (scheduling, connection reuse). Without it two admissions exactly one
+// window apart could arrive inside one window.
+const arrivalMargin = 25 * time.Millisecond
+
 // RateLimit caps a merchant's calls to QFPay, whose own limits are 100
 // per second and 400 per minute. Counted in the qfpay app's store: per
-// replica with memory, across replicas with Redis. Zero means no limit.
+// process with file or memory, across replicas with Redis. Over any
+// window of one second (minute), at most PerSecond (PerMinute) calls
+// are admitted. Zero means no limit.
 type RateLimit struct {
 	PerSecond int `json:"per_second,omitempty"`
 	PerMinute int `json:"per_minute,omitempty"`
+}
+
+// maxRate bounds each limit: the sliding window keeps one time per
+// admitted call (8 bytes here, a sorted-set entry in Redis), and QFPay's
+// own limits are 100/s and 400/m.
+const maxRate = 100_000
+
+func (rl *RateLimit) validate() error {
+	if rl != nil && (rl.PerSecond < 0 || rl.PerMinute < 0 || rl.PerSecond > maxRate || rl.PerMinute > maxRate) {
+		return fmt.Errorf("rate_limit: each limit must be between 0 and %d, got %s", maxRate, rl)
+	}
+	return nil
 }
 
 // parseRateLimit reads "100/s,400/m" (either part optional); "" and
@@ -72,39 +94,41 @@ func unmarshalRateLimit(d *caddyfile.Dispenser) (*RateLimit, error) {
 	return nil, d.ArgErr()
 }
 
-// rateLimit counts this call in fixed windows; an excess is answered
-// locally with 429 and Retry-After, so QFPay never sees it.
+// rateLimit admits this call under exact sliding windows (no window
+// edge lets twice the limit through); an excess is answered locally
+// with 429 and Retry-After, so QFPay never sees it.
 func (h *SignHandler) rateLimit(ctx context.Context) *refusal {
 	rl := h.m.RateLimit
-	if rl == nil {
+	if rl == nil || (rl.PerSecond <= 0 && rl.PerMinute <= 0) {
 		return nil
 	}
-	now := time.Now()
-	for _, w := range []struct {
-		limit  int
-		window time.Duration
-		name   string
-	}{{rl.PerSecond, time.Second, "s"}, {rl.PerMinute, time.Minute, "m"}} {
-		if w.limit <= 0 {
-			continue
+	wait, err := h.app.store.Allow(ctx, "rl:"+h.Merchant,
+		store.Limit{N: rl.PerSecond, Per: time.Second + arrivalMargin},
+		store.Limit{N: rl.PerMinute, Per: time.Minute + arrivalMargin})
+	if err != nil {
+		storeErrorsTotal.WithLabelValues("rate_limit").Inc()
+		if h.OnStoreError == storeErrorAllow {
+			h.logger.Warn("state store unavailable; rate limit not applied (on_store_error allow)", zap.Error(err))
+			return nil
 		}
-		slot := now.UnixNano() / int64(w.window)
-		key := "rl:" + h.Merchant + ":" + w.name + ":" + strconv.FormatInt(slot, 10)
-		n, err := h.app.store.Incr(ctx, key, 2*w.window)
-		if err != nil {
-			storeErrorsTotal.WithLabelValues("incr").Inc()
-			if h.OnStoreError == storeErrorAllow {
-				h.logger.Warn("state store unavailable; rate limit not applied (on_store_error allow)", zap.Error(err))
-				return nil
-			}
-			return &refusal{Status: http.StatusServiceUnavailable, Rule: ruleStore, Error: "the rate-limit store is unavailable; nothing was sent to QFPay"}
-		}
-		if n > int64(w.limit) {
-			end := time.Unix(0, (slot+1)*int64(w.window))
-			return &refusal{Status: http.StatusTooManyRequests, Rule: ruleRateLimit,
-				Error:      fmt.Sprintf("more than %d requests per %s for this merchant; nothing was sent to QFPay", w.limit, w.window),
-				retryAfter: max(1, int(time.Until(end).Seconds()+0.999))}
-		}
+		return &refusal{Status: http.StatusServiceUnavailable, Rule: ruleStore, Error: "the rate-limit store is unavailable; nothing was sent to QFPay"}
+	}
+	if wait > 0 {
+		return &refusal{Status: http.StatusTooManyRequests, Rule: ruleRateLimit,
+			Error:      fmt.Sprintf("more than %s for this merchant; nothing was sent to QFPay", rl),
+			retryAfter: max(1, int((wait+time.Second-1)/time.Second))}
 	}
 	return nil
+}
+
+// String is the limit as written: "100/s,400/m".
+func (rl *RateLimit) String() string {
+	var parts []string
+	if rl.PerSecond > 0 {
+		parts = append(parts, strconv.Itoa(rl.PerSecond)+"/s")
+	}
+	if rl.PerMinute > 0 {
+		parts = append(parts, strconv.Itoa(rl.PerMinute)+"/m")
+	}
+	return strings.Join(parts, ",")
 }

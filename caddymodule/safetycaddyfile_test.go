@@ -112,9 +112,39 @@ func TestRateLimitAndStoreURLParse(t *testing.T) {
 				t.Errorf("store = %+v", s)
 			}
 		}},
-		{name: "store without argument (empty variable) is memory", input: "qfpay {\nstore\n}", check: func(t *testing.T, a *App) {
-			if a.Store == nil || a.Store.Backend != "memory" {
+		{name: "store without argument (empty variable) is the file store", input: "qfpay {\nstore\n}", check: func(t *testing.T, a *App) {
+			if a.Store == nil || a.Store.Backend != "file" || a.Store.Path != "" || a.Store.NoSync {
 				t.Errorf("store = %+v", a.Store)
+			}
+		}},
+		{name: "store file with path and sync off", input: "qfpay {\nstore file /var/lib/qfsign/s.db {\nsync off\n}\n}", check: func(t *testing.T, a *App) {
+			if s := a.Store; s.Backend != "file" || s.Path != "/var/lib/qfsign/s.db" || !s.NoSync {
+				t.Errorf("store = %+v", s)
+			}
+		}},
+		{name: "store file path option", input: "qfpay {\nstore file {\npath {env.STATE}\nsync on\n}\n}", check: func(t *testing.T, a *App) {
+			if s := a.Store; s.Path != "{env.STATE}" || s.NoSync {
+				t.Errorf("store = %+v", s)
+			}
+		}},
+		{name: "store memory", input: "qfpay {\nstore memory\n}", check: func(t *testing.T, a *App) {
+			if a.Store.Backend != "memory" {
+				t.Errorf("store = %+v", a.Store)
+			}
+		}},
+		{name: "store rediss URL is TLS", input: "qfpay {\nstore rediss://r:6380 {\ntls_ca /etc/ca.pem\nusername qfsign\npassword {env.P}\n}\n}", check: func(t *testing.T, a *App) {
+			if s := a.Store; !s.TLS || s.TLSCA != "/etc/ca.pem" || s.Username != "qfsign" || s.Password != "{env.P}" || s.Address != "r:6380" {
+				t.Errorf("store = %+v", s)
+			}
+		}},
+		{name: "store redis sentinel", input: "qfpay {\nstore redis s1:26379 s2:26379 s3:26379 {\nmaster_name mymaster\nmin_replicas 1\n}\n}", check: func(t *testing.T, a *App) {
+			if s := a.Store; s.Address != "s1:26379" || len(s.Addresses) != 2 || s.MasterName != "mymaster" || s.Cluster || s.MinReplicas != 1 {
+				t.Errorf("store = %+v", s)
+			}
+		}},
+		{name: "store redis cluster", input: "qfpay {\nstore redis c1:7000 {\ncluster\ntls\ntls_server_name redis.internal\n}\n}", check: func(t *testing.T, a *App) {
+			if s := a.Store; !s.Cluster || !s.TLS || s.TLSServerName != "redis.internal" {
+				t.Errorf("store = %+v", s)
 			}
 		}},
 		{name: "rate_limit unit", input: `qfpay { merchant m { rate_limit 5/h } }`, wantErr: "unit must be s or m"},

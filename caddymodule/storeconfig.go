@@ -1,37 +1,77 @@
 package caddymodule
 
 import (
+	"crypto/tls"
+	"crypto/x509"
 	"fmt"
-	"net/url"
-	"strconv"
-	"strings"
+	"net"
+	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/caddyserver/caddy/v2"
-	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
 
 	"github.com/qfsign/qfsign/store"
 )
 
-// StoreConfig chooses where shared state lives.
+// Store backends.
+const (
+	storeFile   = "file"
+	storeMemory = "memory"
+	storeRedis  = "redis"
+)
+
+// StoreConfig chooses where state lives.
 type StoreConfig struct {
-	// Backend is memory (default: one replica, bounded, kept across
-	// reloads) or redis (shared by every replica).
+	// Backend is file (default: a bbolt file that survives restarts and
+	// kill -9, for one process), memory (lost on restart: tests and
+	// throwaway runs) or redis (shared by every replica).
 	Backend string `json:"backend,omitempty"`
-	// Address of the Redis server, host:port. Required for redis.
-	Address string `json:"address,omitempty"`
+
+	// Path of the file store. Default: qfsign/store.db in Caddy's data
+	// directory ($XDG_DATA_HOME/caddy), next to Caddy's certificates.
+	Path string `json:"path,omitempty"`
+	// NoSync skips the fsync per commit (Caddyfile: sync off). Default
+	// false: records survive a power loss, not only kill -9.
+	NoSync bool `json:"no_sync,omitempty"`
+
+	// Address of the Redis server, host:port. Addresses adds more: the
+	// sentinels (with MasterName) or cluster nodes.
+	Address   string   `json:"address,omitempty"`
+	Addresses []string `json:"addresses,omitempty"`
+	// MasterName is the Sentinel master name; set means Sentinel.
+	MasterName string `json:"master_name,omitempty"`
+	// Cluster forces cluster mode with one address; several addresses
+	// without master_name are a cluster anyway. Default false.
+	Cluster bool `json:"cluster,omitempty"`
+	// Username is the Redis ACL user. Default none (the default user).
+	Username string `json:"username,omitempty"`
 	// Password for Redis; use a placeholder such as {env.REDIS_PASSWORD}.
 	Password string `json:"password,omitempty"`
-	// DB is the Redis database number. Default 0.
+	// DB is the Redis database number. Default 0; not with a cluster.
 	DB int `json:"db,omitempty"`
+	// TLS connects with TLS (rediss://). Default false.
+	TLS bool `json:"tls,omitempty"`
+	// TLSCA is a PEM file of CAs trusted for the server. Default: the
+	// system's roots. Implies TLS.
+	TLSCA string `json:"tls_ca,omitempty"`
+	// TLSServerName is the name checked in the server's certificate.
+	// Default: the host of the first address.
+	TLSServerName string `json:"tls_server_name,omitempty"`
 	// Prefix namespaces Redis keys. Default "qfsign:".
 	Prefix string `json:"prefix,omitempty"`
 	// Timeout bounds each Redis command. Default 1s.
 	Timeout caddy.Duration `json:"timeout,omitempty"`
+	// MinReplicas makes each write wait until that many replicas have it
+	// (WAIT, up to half the timeout), or fail closed. Default 0: Redis
+	// replicates asynchronously, and a failover can lose a claim. Not
+	// with a cluster.
+	MinReplicas int `json:"min_replicas,omitempty"`
 }
 
-// stores keeps stores (and their connections) across config reloads:
-// acknowledged notifications must stay acknowledged when the config changes.
+// stores keeps stores (their files and connections) across config
+// reloads: an acknowledged notification stays acknowledged, and a file
+// is opened once per process however many configs use it.
 var stores = caddy.NewUsagePool()
 
 type pooledStore struct{ store.Store }
@@ -43,125 +83,113 @@ func (p pooledStore) Destruct() error {
 	return nil
 }
 
-// provision returns the shared store and its pool key; a nil config is memory.
+// provision returns the shared store and its pool key; a nil config is
+// the file store in the data directory. A file is opened by App.Start,
+// so `caddy validate` never takes a running instance's lock.
 func (c *StoreConfig) provision() (store.Store, string, error) {
-	backend := "memory"
-	if c != nil && c.Backend != "" {
-		backend = c.Backend
+	if c == nil {
+		c = new(StoreConfig)
 	}
 	var key string
 	var mk func() (caddy.Destructor, error)
-	switch backend {
-	case "memory":
-		key = "memory"
-		mk = func() (caddy.Destructor, error) { return pooledStore{store.NewMemory(0)}, nil }
-	case "redis":
-		if c.Address == "" {
-			return nil, "", fmt.Errorf("store redis: address is required")
+	switch c.Backend {
+	case "", storeFile:
+		opts, err := c.fileOptions()
+		if err != nil {
+			return nil, "", err
 		}
-		password := caddy.NewReplacer().ReplaceAll(c.Password, "")
-		opts := store.RedisOptions{Addr: c.Address, Password: password, DB: c.DB, Prefix: c.Prefix, Timeout: time.Duration(c.Timeout)}
+		key = "file|" + opts.Path
+		mk = func() (caddy.Destructor, error) { return pooledStore{store.NewFile(opts)}, nil }
+	case storeMemory:
+		key = storeMemory
+		mk = func() (caddy.Destructor, error) { return pooledStore{store.NewMemory(0)}, nil }
+	case storeRedis:
+		opts, err := c.redisOptions()
+		if err != nil {
+			return nil, "", err
+		}
 		// Every option is part of the identity; the key is never printed.
-		key = fmt.Sprintf("redis|%+v", opts)
+		id := opts
+		id.TLS = nil
+		key = fmt.Sprintf("redis|%+v|%v|%s|%s", id, c.TLS, c.TLSCA, c.TLSServerName)
 		mk = func() (caddy.Destructor, error) { return pooledStore{store.NewRedis(opts)}, nil }
 	default:
-		return nil, "", fmt.Errorf("store: backend must be memory or redis, got %q", backend)
+		return nil, "", fmt.Errorf("store: backend must be file, memory or redis, got %q", c.Backend)
 	}
 	v, _, err := stores.LoadOrNew(key, mk)
 	if err != nil {
 		return nil, "", fmt.Errorf("store: %w", err)
 	}
-	return v.(pooledStore).Store, key, nil
+	s := v.(pooledStore).Store
+	if f, ok := s.(*store.File); ok && f.NoSync() != c.NoSync {
+		_, _ = stores.Delete(key)
+		return nil, "", fmt.Errorf("store file %s: sync cannot change while the file is open; restart qfsign to change it", f.Path())
+	}
+	return s, key, nil
 }
 
-// unmarshalStore parses:
-//
-//	store memory
-//	store redis://<host:port>[/<db>]
-//	store redis <host:port> {
-//		password <placeholder>
-//		db       <n>
-//		prefix   <prefix>
-//		timeout  <duration>
-//	}
-func unmarshalStore(d *caddyfile.Dispenser) (*StoreConfig, error) {
-	c := &StoreConfig{Backend: "memory"}
-	// No argument is memory, as an empty environment variable gives.
-	if d.NextArg() {
-		c.Backend = d.Val()
+func (c *StoreConfig) fileOptions() (store.FileOptions, error) {
+	path := caddy.NewReplacer().ReplaceAll(c.Path, "")
+	if path == "" {
+		path = filepath.Join(caddy.AppDataDir(), "qfsign", "store.db")
 	}
-	if strings.HasPrefix(c.Backend, "redis://") {
-		if err := c.fromURL(c.Backend); err != nil {
-			return nil, d.Err(err.Error())
-		}
-		if d.NextArg() {
-			return nil, d.ArgErr()
-		}
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return store.FileOptions{}, fmt.Errorf("store file: path: %w", err)
 	}
-	switch c.Backend {
-	case "memory":
-		if d.NextArg() {
-			return nil, d.ArgErr()
-		}
-	case "redis":
-		if c.Address == "" && !d.AllArgs(&c.Address) {
-			return nil, d.ArgErr()
-		}
-	default:
-		return nil, d.Errf("store: backend must be memory or redis, got %q", c.Backend)
-	}
-	for nesting := d.Nesting(); d.NextBlock(nesting); {
-		if c.Backend != "redis" {
-			return nil, d.Errf("store memory takes no options")
-		}
-		if err := c.unmarshalRedisOption(d); err != nil {
-			return nil, err
-		}
-	}
-	return c, nil
+	return store.FileOptions{Path: abs, NoSync: c.NoSync}, nil
 }
 
-// fromURL reads redis://host:port[/db], the form an environment
-// variable carries; a password belongs in the password option, as a
-// placeholder, never in a URL that lands in the JSON config.
-func (c *StoreConfig) fromURL(raw string) error {
-	u, err := url.Parse(raw)
-	if strings.Contains(raw, "@") {
-		return fmt.Errorf("store: want redis://host:port[/db] without credentials; put the password in the password option as a placeholder")
-	}
-	if err != nil || u.Host == "" || u.RawQuery != "" {
-		return fmt.Errorf("store: want redis://host:port[/db] without credentials, got %q", raw)
-	}
-	c.Backend, c.Address = "redis", u.Host
-	if db := strings.Trim(u.Path, "/"); db != "" {
-		if c.DB, err = strconv.Atoi(db); err != nil || c.DB < 0 {
-			return fmt.Errorf("store: redis db must be a non-negative integer, got %q", db)
+func (c *StoreConfig) redisOptions() (store.RedisOptions, error) {
+	repl := caddy.NewReplacer()
+	var addrs []string
+	for _, a := range append([]string{c.Address}, c.Addresses...) {
+		if a = repl.ReplaceAll(a, ""); a != "" {
+			addrs = append(addrs, a)
 		}
 	}
-	return nil
+	if len(addrs) == 0 {
+		return store.RedisOptions{}, fmt.Errorf("store redis: address is required")
+	}
+	cluster := c.Cluster || (len(addrs) > 1 && c.MasterName == "")
+	if cluster && (c.DB != 0 || c.MinReplicas != 0) {
+		return store.RedisOptions{}, fmt.Errorf("store redis: db and min_replicas must be 0 with a cluster")
+	}
+	o := store.RedisOptions{
+		Addrs: addrs, MasterName: repl.ReplaceAll(c.MasterName, ""), Cluster: c.Cluster,
+		Username: repl.ReplaceAll(c.Username, ""), Password: repl.ReplaceAll(c.Password, ""),
+		DB: c.DB, Prefix: c.Prefix, Timeout: time.Duration(c.Timeout), MinReplicas: c.MinReplicas,
+	}
+	if c.TLS || c.TLSCA != "" {
+		var err error
+		if o.TLS, err = c.tlsConfig(addrs[0]); err != nil {
+			return store.RedisOptions{}, err
+		}
+	}
+	return o, nil
 }
 
-func (c *StoreConfig) unmarshalRedisOption(d *caddyfile.Dispenser) error {
-	var err error
-	switch opt := d.Val(); opt {
-	case "password", "prefix":
-		dst := map[string]*string{"password": &c.Password, "prefix": &c.Prefix}[opt]
-		if !d.AllArgs(dst) {
-			// Not ArgErr: it would quote the value, and this may be a password.
-			return d.Errf("store redis: %s takes exactly one argument", opt)
+// tlsConfig verifies the server against tls_ca (or the system roots)
+// under tls_server_name (or the first address's host).
+func (c *StoreConfig) tlsConfig(first string) (*tls.Config, error) {
+	repl := caddy.NewReplacer()
+	cfg := &tls.Config{MinVersion: tls.VersionTLS12, ServerName: repl.ReplaceAll(c.TLSServerName, "")}
+	if cfg.ServerName == "" {
+		host, _, err := net.SplitHostPort(first)
+		if err != nil {
+			return nil, fmt.Errorf("store redis: address %q: %w", first, err)
 		}
-	case "db":
-		var raw string
-		if !d.AllArgs(&raw) {
-			return d.ArgErr()
-		}
-		if c.DB, err = strconv.Atoi(raw); err != nil || c.DB < 0 {
-			return d.Errf("store redis: db must be a non-negative integer, got %q", raw)
-		}
-	case "timeout":
-		c.Timeout, err = parseDurationArg(d)
-	default:
-		return d.Errf("store redis: unknown option %q", opt)
+		cfg.ServerName = host
 	}
-	return err
+	if ca := repl.ReplaceAll(c.TLSCA, ""); ca != "" {
+		pem, err := os.ReadFile(ca)
+		if err != nil {
+			return nil, fmt.Errorf("store redis: tls_ca: %w", err)
+		}
+		cfg.RootCAs = x509.NewCertPool()
+		if !cfg.RootCAs.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("store redis: tls_ca %s: no PEM certificate", ca)
+		}
+	}
+	return cfg, nil
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/qfsign/qfsign/caddymodule"
 	"github.com/qfsign/qfsign/doctor"
 	"github.com/qfsign/qfsign/keys"
+	"github.com/qfsign/qfsign/store"
 )
 
 func init() {
@@ -157,7 +158,14 @@ func diagnose(ctx context.Context, r *doctor.Report, app *caddymodule.App, nw do
 		r.Add("config", "qfpay app", doctor.Fail, "%v", err)
 		return
 	}
-	r.Checks = append(r.Checks, doctor.ProbeStore(ctx, v.Store, v.StoreDesc))
+	switch {
+	case errors.Is(v.StoreOpen, store.ErrLocked):
+		r.Add("store", "write/read/delete", doctor.Warn, "%s: held by a running qfsign (one owner per file), not probed", v.StoreDesc)
+	case v.StoreOpen != nil:
+		r.Add("store", "write/read/delete", doctor.Fail, "%s: open: %v", v.StoreDesc, v.StoreOpen)
+	default:
+		r.Checks = append(r.Checks, doctor.ProbeStore(ctx, v.Store, v.StoreDesc))
+	}
 	if v.Embedded {
 		r.Add("qfpay", "environment", doctor.Warn, "embedded: the in-process QFPay double answers at %s; no payment leaves this process", v.Upstream)
 	} else {

@@ -17,6 +17,7 @@ import (
 	"github.com/qfsign/qfsign/internal/testvault"
 	"github.com/qfsign/qfsign/qfpaytest"
 	"github.com/qfsign/qfsign/signer"
+	"github.com/qfsign/qfsign/store"
 )
 
 const (
@@ -259,5 +260,36 @@ func TestDoctorUsageAndBadConfig(t *testing.T) {
 	missing := run(t, runDoctorFunc, "doctor", env{}, "", "--config", filepath.Join(t.TempDir(), "none"))
 	if missing.code != exitFailed || !strings.Contains(missing.out, "FAIL") {
 		t.Errorf("missing file: exit %d, out %q", missing.code, missing.out)
+	}
+}
+
+// TestDoctorFileStore: the default file store is opened and probed; a
+// file a running qfsign holds is reported, not fought over.
+func TestDoctorFileStore(t *testing.T) {
+	double := startDouble(t, doctorKey)
+	for _, tt := range []struct {
+		name   string
+		held   bool
+		status doctor.Status
+		detail string
+	}{
+		{"free", false, doctor.OK, "written, read back and deleted"},
+		{"held by another owner", true, doctor.Warn, "held by a running qfsign"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "store.db")
+			if tt.held {
+				// Another process's lock: bbolt's flock is per open file.
+				owner := store.NewFile(store.FileOptions{Path: path})
+				if err := owner.Open(); err != nil {
+					t.Fatal(err)
+				}
+				t.Cleanup(func() { _ = owner.Close() })
+			}
+			app := staticMerchant(double) + "\n\t\tstore file " + path
+			o := runDoctorJSON(t, doctorConfig(t, "admin off", app, "reverse_proxy 127.0.0.1:9"))
+			wantCheck(t, o, "store", "write/read/delete", tt.status, "file "+path)
+			wantCheck(t, o, "store", "write/read/delete", tt.status, tt.detail)
+		})
 	}
 }

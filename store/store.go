@@ -1,20 +1,22 @@
-// Package store keeps the gateway's shared state: notification
-// acknowledgements now, payment records with the payment-safety work.
+// Package store keeps the gateway's state: out_trade_no records,
+// notification acknowledgements and rate-limit windows. File (bbolt, the
+// default) survives restarts; Redis is shared by replicas; Memory is for
+// tests and throwaway runs.
 //
-// Invariants: every entry has a TTL; a full store refuses new entries
-// (callers fail closed) rather than evicting live ones.
+// Invariants: every entry has a TTL; a store that cannot write refuses
+// (callers fail closed) rather than evicting live entries.
 package store
 
 import (
 	"context"
 	"errors"
-	"strconv"
 	"sync"
 	"time"
 )
 
-// Store is a small key-value contract that Redis (SET NX PX, GET, SET PX,
-// DEL) and memory both implement atomically.
+// Store is a small key-value contract that File (one bbolt transaction
+// each), Redis (SET NX PX, GET, SET PX, DEL, one script) and Memory (one
+// lock) implement atomically.
 type Store interface {
 	// Claim sets key to val only if key is absent; it reports whether it did.
 	Claim(ctx context.Context, key, val string, ttl time.Duration) (bool, error)
@@ -24,17 +26,18 @@ type Store interface {
 	Put(ctx context.Context, key, val string, ttl time.Duration) error
 	// Delete removes key; a missing key is not an error.
 	Delete(ctx context.Context, key string) error
-	// Incr adds one to the counter at key, creating it with ttl, and
-	// returns the new count. For fixed-window rate limits.
-	Incr(ctx context.Context, key string, ttl time.Duration) (int64, error)
+	// Allow admits one event for key under every limit (exact sliding
+	// windows) and returns 0, or returns how long until one would be
+	// admitted; a refused event is not counted.
+	Allow(ctx context.Context, key string, limits ...Limit) (time.Duration, error)
 }
 
 // ErrFull means the memory store reached its bound with live entries.
 var ErrFull = errors.New("store: memory store is full")
 
 // DefaultMaxEntries bounds the memory store. An order record keeps
-// QFPay's answer for replay, about 1 KiB with its key, so the bound is
-// on the order of 100 MiB of heap; beyond that, use Redis.
+// QFPay's answer for replay, about 0.7 KiB of heap with its key, so the
+// bound is on the order of 70 MiB; beyond that, use File or Redis.
 const DefaultMaxEntries = 100_000
 
 type entry struct {
@@ -42,13 +45,15 @@ type entry struct {
 	expires time.Time
 }
 
-// Memory is an in-process Store, for a single replica.
+// Memory is an in-process Store: lost on restart, for tests and
+// throwaway runs.
 type Memory struct {
-	mu   sync.Mutex
-	m    map[string]entry
-	max  int
-	now  func() time.Time
-	next time.Time // next sweep
+	mu     sync.Mutex
+	m      map[string]entry
+	max    int
+	now    func() time.Time
+	swept  time.Time // last sweep
+	limits *windows
 }
 
 // NewMemory returns a store bounded to max entries (DefaultMaxEntries if <= 0).
@@ -56,7 +61,9 @@ func NewMemory(max int) *Memory {
 	if max <= 0 {
 		max = DefaultMaxEntries
 	}
-	return &Memory{m: make(map[string]entry), max: max, now: time.Now}
+	m := &Memory{m: make(map[string]entry), max: max, now: time.Now}
+	m.limits = newWindows(func() time.Time { return m.now() })
+	return m
 }
 
 func (s *Memory) live(key string, now time.Time) (entry, bool) {
@@ -68,15 +75,18 @@ func (s *Memory) live(key string, now time.Time) (entry, bool) {
 	return e, ok
 }
 
-// room sweeps expired entries when the map is full (or once a minute).
+// room sweeps expired entries once a minute, and when the map is full
+// at most once a second: a full store must not scan every entry on
+// every request under the lock.
 func (s *Memory) room(now time.Time) bool {
-	if len(s.m) >= s.max || now.After(s.next) {
+	full := len(s.m) >= s.max
+	if now.After(s.swept.Add(time.Minute)) || (full && now.After(s.swept.Add(time.Second))) {
 		for k, e := range s.m {
 			if !now.Before(e.expires) {
 				delete(s.m, k)
 			}
 		}
-		s.next = now.Add(time.Minute)
+		s.swept = now
 	}
 	return len(s.m) < s.max
 }
@@ -124,23 +134,9 @@ func (s *Memory) Delete(_ context.Context, key string) error {
 	return nil
 }
 
-// Incr implements Store.
-func (s *Memory) Incr(_ context.Context, key string, ttl time.Duration) (int64, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	now := s.now()
-	e, ok := s.live(key, now)
-	if !ok {
-		if !s.room(now) {
-			return 0, ErrFull
-		}
-		e = entry{val: "0", expires: now.Add(ttl)}
-	}
-	n, _ := strconv.ParseInt(e.val, 10, 64)
-	n++
-	e.val = strconv.FormatInt(n, 10)
-	s.m[key] = e
-	return n, nil
+// Allow implements Store.
+func (s *Memory) Allow(_ context.Context, key string, limits ...Limit) (time.Duration, error) {
+	return s.limits.allow(key, limits), nil
 }
 
 var _ Store = (*Memory)(nil)

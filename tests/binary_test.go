@@ -119,15 +119,21 @@ func startConfigProcess(t *testing.T, config string, env ...string) (string, *sy
 }
 
 // cleanEnv is this process's environment without any QFPAY_ or QFSIGN_
-// variable, as on a fresh machine.
+// variable, as on a fresh machine, and with a data directory of its own:
+// the file store has one owner, and the in-process gateways own this
+// process's. A later XDG_DATA_HOME in the command's env wins.
 func cleanEnv() []string {
 	var env []string
 	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "QFPAY_") && !strings.HasPrefix(kv, "QFSIGN_") {
+		if !strings.HasPrefix(kv, "QFPAY_") && !strings.HasPrefix(kv, "QFSIGN_") && !strings.HasPrefix(kv, "XDG_DATA_HOME=") {
 			env = append(env, kv)
 		}
 	}
-	return env
+	data, err := os.MkdirTemp(os.Getenv("XDG_DATA_HOME"), "binary-data-")
+	if err != nil {
+		panic(err) // the package's temporary directory is gone
+	}
+	return append(env, "XDG_DATA_HOME="+data)
 }
 
 // TestExampleEmbeddedDefaults is `make run` on a fresh machine: no

@@ -23,8 +23,12 @@ type guardSetup struct {
 	run    string // makes out_trade_no unique across tests and runs
 }
 
-// storeMemory and storeRedis choose the qfpay app's store.
-const storeMemory = ""
+// storeFile (the default backend; startGateway gives each test its own
+// file), storeMemory and storeRedis choose the qfpay app's store.
+const (
+	storeFile   = ""
+	storeMemory = "store memory"
+)
 
 func storeRedis(t *testing.T) string {
 	return fmt.Sprintf("store redis %s {\n\t\t\tprefix qfsign-test-%s:\n\t\t}", testredis.Addr(t), testvault.RandomID(4))
@@ -83,6 +87,7 @@ func (s *guardSetup) pay(t *testing.T, form string) reply {
 func (r reply) field(k string) string { v, _ := r.fields[k].(string); return v }
 
 func forEachStore(t *testing.T, f func(t *testing.T, store string)) {
+	t.Run("file", func(t *testing.T) { f(t, storeFile) })
 	t.Run("memory", func(t *testing.T) { f(t, storeMemory) })
 	t.Run("redis", func(t *testing.T) { f(t, storeRedis(t)) })
 }

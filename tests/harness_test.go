@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -81,8 +82,13 @@ func merchantBlock(name, extra string) string {
 
 // startGateway loads a Caddyfile whose qfpay app points at env and whose
 // site block holds routes; every log line goes to a file at DEBUG.
+// Without a store line the store is a file of the test's own (the
+// default backend; tests reuse out_trade_no values between them).
 func startGateway(t *testing.T, env, merchants, routes string) *gateway {
 	t.Helper()
+	if !strings.Contains(merchants, "store ") {
+		merchants = fmt.Sprintf("store file %s\n\t\t%s", filepath.Join(t.TempDir(), "store.db"), merchants)
+	}
 	port := freePort(t)
 	logFile := gatewayLogFile(t.Name())
 	cfg := fmt.Sprintf(`{

@@ -1,7 +1,6 @@
 package tests
 
 import (
-	"context"
 	"fmt"
 	"net/http"
 	"os"
@@ -187,24 +186,43 @@ func startBinaryConfigOutput(t *testing.T, cfg, listen string, out *syncBuffer, 
 	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	cmd := exec.CommandContext(ctx, qfsignBinary(t), "run", "--config", path, "--adapter", "caddyfile")
+	p := runQfsign(t, path, out, nil, env...)
+	waitListening(t, listen, p.exited)
+	return p.cmd
+}
+
+// qfsignProc is a running binary; exited closes when it has exited.
+type qfsignProc struct {
+	cmd    *exec.Cmd
+	exited chan struct{}
+}
+
+// runQfsign starts the built binary on a Caddyfile (behind wrap, e.g.
+// prlimit, when given) and kills it when the test ends.
+func runQfsign(t *testing.T, path string, out *syncBuffer, wrap []string, env ...string) *qfsignProc {
+	t.Helper()
+	args := append(wrap, qfsignBinary(t), "run", "--config", path, "--adapter", "caddyfile")
+	cmd := exec.Command(args[0], args[1:]...)
 	cmd.Env = append(cleanEnv(), env...)
 	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	exited := make(chan struct{})
-	go func() { _ = cmd.Wait(); close(exited) }()
+	p := &qfsignProc{cmd: cmd, exited: make(chan struct{})}
+	go func() { _ = cmd.Wait(); close(p.exited) }()
 	t.Cleanup(func() {
-		cancel()
-		<-exited
+		p.kill()
 		if t.Failed() {
-			t.Logf("replica output (tail):\n%s", tail(out.String(), 4000))
+			t.Logf("qfsign output (tail):\n%s", tail(out.String(), 4000))
 		}
 	})
-	waitListening(t, listen, exited)
-	return cmd
+	return p
+}
+
+// kill is kill -9: no shutdown, no flush; it returns once the process is gone.
+func (p *qfsignProc) kill() {
+	_ = p.cmd.Process.Kill()
+	<-p.exited
 }
 
 func tail(s string, n int) string {

@@ -5,7 +5,6 @@ package testredis
 
 import (
 	"context"
-	"fmt"
 	"net"
 	"os"
 	"os/exec"
@@ -32,6 +31,9 @@ type Server struct {
 	t    testing.TB
 	bin  string
 	port int
+	args []string       // what --port/--bind and the defaults leave out
+	dir  string         // working directory
+	ping *redis.Options // how to reach it for the readiness check
 	cmd  *exec.Cmd
 }
 
@@ -39,15 +41,16 @@ type Server struct {
 // test ends.
 func Start(t testing.TB) *Server {
 	t.Helper()
+	return startOn(t, FreePort(t), nil, nil)
+}
+
+func redisServer(t testing.TB) string {
+	t.Helper()
 	bin, err := exec.LookPath("redis-server")
 	if err != nil {
 		t.Fatal("redis-server not found: apt-get install redis-server, or set QFSIGN_REDIS_ADDR")
 	}
-	s := &Server{t: t, bin: bin, port: FreePort(t)}
-	s.Addr = fmt.Sprintf("127.0.0.1:%d", s.port)
-	s.Restart()
-	t.Cleanup(s.Stop)
-	return s
+	return bin
 }
 
 // Stop kills the server; it is a no-op when it is not running.
@@ -62,11 +65,15 @@ func (s *Server) Stop() {
 // Restart starts the server (again) and waits until it answers.
 func (s *Server) Restart() {
 	s.t.Helper()
-	s.cmd = exec.Command(s.bin, "--port", strconv.Itoa(s.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no")
+	args := append([]string{"--port", strconv.Itoa(s.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"}, s.args...)
+	s.cmd = exec.Command(s.bin, args...)
+	s.cmd.Dir = s.dir // its own: redis-server loads a dump.rdb it finds there
 	if err := s.cmd.Start(); err != nil {
 		s.t.Fatal(err)
 	}
-	c := redis.NewClient(&redis.Options{Addr: s.Addr})
+	o := *s.ping
+	o.Addr = s.Addr
+	c := redis.NewClient(&o)
 	defer c.Close()
 	deadline := time.Now().Add(10 * time.Second)
 	for c.Ping(context.Background()).Err() != nil {
