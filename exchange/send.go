@@ -123,14 +123,28 @@ func (x *Exchange) Classify(ctx context.Context, t *Txn, res *Result) {
 		}
 	}
 	res.Outcome = outcome(res)
+	res.Refusal = failure(res)
+}
+
+// Pass sends req, signed elsewhere (observe mode: by the application
+// itself), once: no guard, no re-sign, no record.
+func (x *Exchange) Pass(ctx context.Context, req *Request) *Result {
+	res := x.sendOnce(context.WithoutCancel(ctx), req)
+	res.Refusal = failure(res)
+	return res
+}
+
+// failure is the caller's answer when QFPay's is missing, else nil.
+func failure(res *Result) *Refusal {
 	switch {
 	case errors.Is(res.Err, ErrAnswerTooLarge):
-		res.Refusal = answerTooLarge
+		return answerTooLarge
 	case res.Err != nil && res.NotSent:
-		res.Refusal = unreachable
+		return unreachable
 	case res.Err != nil:
-		res.Refusal = noAnswer
+		return noAnswer
 	}
+	return nil
 }
 
 // AnswerByQuery answers a retry of an order whose outcome is unknown:
