@@ -71,21 +71,13 @@ start() { # $1 = server; prints the pid
 }
 wait_up() { for _ in $(seq 200); do curl -s -o /dev/null "http://127.0.0.1:18080/" && return 0; sleep 0.05; done; echo "server did not start" >&2; return 1; }
 field() { sed -n "s/.*\b$1=\([0-9.]*\).*/\1/p"; }
-# cpu_ticks: user+system clock ticks of a process and its children.
-cpu_ticks() {
-	local t=0 p
-	for p in $1 $(cat "/proc/$1/task/"*/children 2>/dev/null); do
-		t=$((t + $(awk '{print $14 + $15}' "/proc/$p/stat" 2>/dev/null || echo 0)))
-	done
-	echo "$t"
+# procfiles: /proc/<pid>/<file> of a process and its children (nginx's workers).
+procfiles() {
+	local p
+	for p in $1 $(cat "/proc/$1/task/"*/children 2>/dev/null); do echo "/proc/$p/$2"; done
 }
-rss_kib() {
-	local t=0 p
-	for p in $1 $(cat "/proc/$1/task/"*/children 2>/dev/null); do
-		t=$((t + $(awk '/VmHWM/ {print $2}' "/proc/$p/status" 2>/dev/null || echo 0)))
-	done
-	echo "$t"
-}
+cpu_ticks() { awk '{t += $14 + $15} END {print t}' $(procfiles "$1" stat); }
+rss_kib() { awk '/VmHWM/ {t += $2} END {print t}' $(procfiles "$1" status); }
 # stop: the servers are started in a command substitution, so they are
 # not this shell's children to wait for: poll until the port is free.
 stop() {

@@ -154,8 +154,11 @@ func dialFailed(err error) bool {
 	}
 }
 
-// userAgentHeader is shared by every request; net/http only reads it.
-var userAgentHeader = []string{userAgent()}
+// Header values shared by every request; net/http only reads them.
+var (
+	userAgentHeader = []string{userAgent()}
+	formHeader      = []string{"application/x-www-form-urlencoded"}
+)
 
 // outgoing builds the request QFPay receives from req alone: method,
 // pinned URL, the signed bytes, and QFPay's headers. Nothing of the
@@ -164,27 +167,37 @@ var userAgentHeader = []string{userAgent()}
 // never sends it twice.
 func outgoing(ctx context.Context, base *url.URL, host string, req *exchange.Request) *http.Request {
 	hdr := make(http.Header, 5)
-	hdr[headerAppCode] = []string{req.AppCode}
-	hdr[headerSign] = []string{req.Sig}
+	vals := []string{req.AppCode, req.Sig, req.SignType}
+	hdr[headerAppCode], hdr[headerSign] = vals[0:1:1], vals[1:2:2]
 	hdr["User-Agent"] = userAgentHeader
 	if req.SignType != "" {
-		hdr[headerSignType] = []string{req.SignType}
+		hdr[headerSignType] = vals[2:3:3]
 	}
-	out := &http.Request{
+	out := http.Request{
 		Method: req.Method, URL: &url.URL{Scheme: base.Scheme, Host: base.Host, Path: req.Path, RawQuery: req.Query},
 		Host: host, Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1, Header: hdr, Body: http.NoBody,
 	}
 	if req.Method != http.MethodGet {
-		if req.ContentType != "" {
+		switch req.ContentType {
+		case "":
+		case formHeader[0]:
+			hdr["Content-Type"] = formHeader
+		default:
 			hdr["Content-Type"] = []string{req.ContentType}
 		}
 		if len(req.Body) > 0 {
-			out.ContentLength = int64(len(req.Body))
-			out.Body = io.NopCloser(bytes.NewReader(req.Body))
+			b := new(sentBody)
+			b.Reset(req.Body)
+			out.ContentLength, out.Body = int64(len(req.Body)), b
 		}
 	}
 	return out.WithContext(ctx)
 }
+
+// sentBody is the signed form as a request body.
+type sentBody struct{ bytes.Reader }
+
+func (*sentBody) Close() error { return nil }
 
 // readAnswer reads QFPay's whole answer, up to maxAnswer: a body too
 // large or cut short is an error before any byte reaches the caller.
