@@ -4,7 +4,7 @@
 package qfsign
 
 import (
-	// Registers the qfpay app, qfpay_sign and the qfpay transport.
+	// Registers the qfpay app, qfpay_gateway, qfpay_notify and qfpay_health.
 	_ "github.com/qfsign/qfsign/caddymodule"
 	// Registers the qfsign sign, verify-notify, sandbox and doctor subcommands.
 	_ "github.com/qfsign/qfsign/cli"

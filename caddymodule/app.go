@@ -31,7 +31,7 @@ type App struct {
 	// so a typo can never route real payments to the embedded double.
 	// embedded (an in-process QFPay double, demo keys) must be chosen.
 	Environment string `json:"environment,omitempty"`
-	// Merchants by name, as referenced by qfpay_sign.
+	// Merchants by name, as referenced by qfpay_gateway and qfpay_notify.
 	Merchants map[string]*Merchant `json:"merchants,omitempty"`
 	// Store holds out_trade_no records, notification acknowledgements
 	// and rate-limit windows (with Redis, shared by every replica).
@@ -44,7 +44,7 @@ type App struct {
 	vaultKey    string
 	vaultClient *keys.Vault
 	upstream    *url.URL
-	// client makes the gateway's own calls (queries for pending orders).
+	// client makes qfsign doctor's calls; each qfpay_gateway has its own.
 	client   *http.Client
 	embedded *qfpaytest.Running
 	store    store.Store
@@ -91,13 +91,12 @@ func (a *App) Provision(ctx caddy.Context) error {
 		return fmt.Errorf("qfpay: %w", err)
 	}
 	a.upstream = u
-	a.client = newQueryClient()
+	a.client = newDoctorClient()
 	return nil
 }
 
-// newQueryClient bounds every phase: a query must never hold a caller
-// longer than resolve_pending allows.
-func newQueryClient() *http.Client {
+// newDoctorClient bounds every phase of qfsign doctor's probes.
+func newDoctorClient() *http.Client {
 	return &http.Client{
 		Timeout: 10 * time.Second,
 		Transport: &http.Transport{
@@ -137,7 +136,7 @@ func (a *App) startEmbedded() error {
 	run.SetCheckoutURL(run.URL)
 	a.embedded = run
 	a.upstream = &url.URL{Scheme: "http", Host: run.Addr}
-	a.client = newQueryClient()
+	a.client = newDoctorClient()
 	a.logger.Warn("environment embedded: payments go to the in-process QFPay double, never to QFPay; every answer carries X-Qfsign-Environment: embedded",
 		zap.String("upstream", run.URL), zap.String("checkout", run.URL+"/checkout/"))
 	return nil

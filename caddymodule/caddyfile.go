@@ -1,7 +1,6 @@
 package caddymodule
 
 import (
-	"encoding/json"
 	"strconv"
 
 	"github.com/caddyserver/caddy/v2"
@@ -9,16 +8,13 @@ import (
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
 	"github.com/caddyserver/caddy/v2/caddyconfig/httpcaddyfile"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
-	"github.com/caddyserver/caddy/v2/modules/caddyhttp/reverseproxy"
 )
 
 func init() {
 	httpcaddyfile.RegisterGlobalOption("qfpay", parseGlobalOption)
-	httpcaddyfile.RegisterHandlerDirective("qfpay_sign", parseSignDirective)
-	httpcaddyfile.RegisterDirectiveOrder("qfpay_sign", httpcaddyfile.Before, "reverse_proxy")
 	httpcaddyfile.RegisterHandlerDirective("qfpay_notify", parseNotifyDirective)
 	httpcaddyfile.RegisterDirectiveOrder("qfpay_notify", httpcaddyfile.Before, "reverse_proxy")
-	httpcaddyfile.RegisterDirective("qfpay_gateway", parseGatewayDirective)
+	httpcaddyfile.RegisterHandlerDirective("qfpay_gateway", parseGateway)
 	httpcaddyfile.RegisterDirectiveOrder("qfpay_gateway", httpcaddyfile.Before, "reverse_proxy")
 }
 
@@ -144,35 +140,6 @@ func (a *App) unmarshalMerchant(d *caddyfile.Dispenser) error {
 
 // UnmarshalCaddyfile implements caddyfile.Unmarshaler:
 //
-//	qfpay_sign <merchant> {
-//		max_body        <bytes>
-//		verify_response <off|log|enforce>
-//		endpoints       <path...>
-//		order_ttl       <duration>
-//		on_store_error  <refuse|allow>
-//		resolve_pending <max_wait> [<interval>]
-//		strict_escapes
-//		mode            <sign|observe>
-//	}
-func (h *SignHandler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
-	d.Next() // directive name
-	if !d.AllArgs(&h.Merchant) {
-		return d.ArgErr()
-	}
-	for d.NextBlock(0) {
-		known, err := h.unmarshalOption(d)
-		if err != nil {
-			return err
-		}
-		if !known {
-			return d.Errf("qfpay_sign: unknown option %q", d.Val())
-		}
-	}
-	return nil
-}
-
-// UnmarshalCaddyfile implements caddyfile.Unmarshaler:
-//
 //	qfpay_notify <merchant> {
 //		max_body <bytes>
 //		ack      <success_body|status_2xx>
@@ -210,113 +177,10 @@ func (h *NotifyHandler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 	return nil
 }
 
-func parseSignDirective(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error) {
-	s := new(SignHandler)
-	err := s.UnmarshalCaddyfile(h.Dispenser)
-	return s, err
-}
-
 func parseNotifyDirective(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error) {
 	n := new(NotifyHandler)
 	err := n.UnmarshalCaddyfile(h.Dispenser)
 	return n, err
-}
-
-// UnmarshalCaddyfile implements caddyfile.Unmarshaler:
-//
-//	transport qfpay {
-//		dial_timeout     <duration>
-//		response_timeout <duration>
-//	}
-func (t *Transport) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
-	d.Next() // transport name
-	if d.NextArg() {
-		return d.ArgErr()
-	}
-	for d.NextBlock(0) {
-		known, err := t.unmarshalOption(d)
-		if err != nil {
-			return err
-		}
-		if !known {
-			return d.Errf("qfpay transport: unknown option %q", d.Val())
-		}
-	}
-	return nil
-}
-
-// unmarshalOption parses one transport option; qfpay_gateway shares it.
-func (t *Transport) unmarshalOption(d *caddyfile.Dispenser) (known bool, err error) {
-	switch d.Val() {
-	case "dial_timeout":
-		t.DialTimeout, err = parseDurationArg(d)
-	case "response_timeout":
-		t.ResponseHeaderTimeout, err = parseDurationArg(d)
-	default:
-		return false, nil
-	}
-	return true, err
-}
-
-// parseGatewayDirective expands `qfpay_gateway <merchant>` into
-// qfpay_sign followed by reverse_proxy to the app's pinned upstream,
-// the way php_fastcgi expands:
-//
-//	qfpay_gateway [<matcher>] <merchant> {
-//		<every qfpay_sign option>
-//		dial_timeout     <duration>
-//		response_timeout <duration>
-//	}
-func parseGatewayDirective(h httpcaddyfile.Helper) ([]httpcaddyfile.ConfigValue, error) {
-	matcherSet, err := h.ExtractMatcherSet()
-	if err != nil {
-		return nil, err
-	}
-	sign, tr, err := unmarshalGateway(h.Dispenser)
-	if err != nil {
-		return nil, err
-	}
-	proxy := reverseproxy.Handler{
-		TransportRaw: caddyconfig.JSONModuleObject(tr, "protocol", "qfpay", nil),
-		Upstreams:    reverseproxy.UpstreamPool{{Dial: "{qfpay.upstream}"}},
-	}
-	routes := caddyhttp.RouteList{{HandlersRaw: []json.RawMessage{
-		caddyconfig.JSONModuleObject(sign, "handler", "qfpay_sign", nil),
-		caddyconfig.JSONModuleObject(proxy, "handler", "reverse_proxy", nil),
-	}}}
-	sub := caddyhttp.Subroute{Routes: routes}
-	if matcherSet != nil {
-		return []httpcaddyfile.ConfigValue{{Class: "route", Value: caddyhttp.Route{
-			MatcherSetsRaw: []caddy.ModuleMap{matcherSet},
-			HandlersRaw:    []json.RawMessage{caddyconfig.JSONModuleObject(sub, "handler", "subroute", nil)},
-		}}}, nil
-	}
-	return []httpcaddyfile.ConfigValue{{Class: "route", Value: sub}}, nil
-}
-
-func unmarshalGateway(d *caddyfile.Dispenser) (*SignHandler, *Transport, error) {
-	sign, tr := new(SignHandler), new(Transport)
-	d.Next() // directive name
-	if !d.AllArgs(&sign.Merchant) {
-		return nil, nil, d.ArgErr()
-	}
-	for d.NextBlock(0) {
-		known, err := sign.unmarshalOption(d)
-		if err != nil {
-			return nil, nil, err
-		}
-		if known {
-			continue
-		}
-		known, err = tr.unmarshalOption(d)
-		if err != nil {
-			return nil, nil, err
-		}
-		if !known {
-			return nil, nil, d.Errf("qfpay_gateway: unknown option %q", d.Val())
-		}
-	}
-	return sign, tr, nil
 }
 
 func parseVerifyMode(d *caddyfile.Dispenser, dst *string) error {

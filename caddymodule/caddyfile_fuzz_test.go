@@ -12,7 +12,7 @@ import (
 )
 
 // caddyfileSeeds are block bodies: realistic options of the qfpay app and
-// of qfpay_sign (each target gets every seed; most are errors for one of
+// of qfpay_gateway (each target gets every seed; most are errors for one of
 // them), plus the malformed shapes users type.
 var caddyfileSeeds = []string{
 	"environment test\nmerchant hk_shop {\napp_code {env.QFPAY_APP_CODE}\nclient_key {file./run/secrets/qfpay_key}\nmchid ZaMVg12345\nsign_type md5\npay_types 801101 801107 801501 801512\ntimezone Asia/Hong_Kong\nrate_limit 100/s,400/m\n}",
@@ -50,7 +50,7 @@ var caddyfileSeeds = []string{
 }
 
 // FuzzCaddyfile feeds fuzzed text, wrapped as the body of the global
-// option `qfpay { ... }` and of the directive `qfpay_sign m { ... }`, to
+// option `qfpay { ... }` and of the directive `qfpay_gateway m { ... }`, to
 // their UnmarshalCaddyfile. Property: never a panic; a refusal is an
 // error that names a position in the file; an accepted config marshals
 // to JSON (what `caddy adapt` emits and the admin API shows), and that
@@ -64,7 +64,7 @@ func FuzzCaddyfile(f *testing.F) {
 			return // longer configs reach no new code and slow minimisation
 		}
 		checkUnmarshal(t, "qfpay {\n"+input+"\n}", new(App))
-		checkUnmarshal(t, "qfpay_sign m {\n"+input+"\n}", new(SignHandler))
+		checkUnmarshal(t, "qfpay_gateway m {\n"+input+"\n}", new(Gateway))
 	})
 }
 

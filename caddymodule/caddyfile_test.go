@@ -1,7 +1,7 @@
 package caddymodule
 
 import (
-	"encoding/json"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -96,94 +96,77 @@ func TestGlobalOptionOnce(t *testing.T) {
 	}
 }
 
-func TestSignDirectiveParse(t *testing.T) {
+func TestGatewayDirectiveParse(t *testing.T) {
 	tests := []struct {
 		name, input, wantErr string
 		wantMax              int64
 	}{
-		{name: "merchant only", input: `qfpay_sign hk`},
-		{name: "max_body", input: `qfpay_sign hk { max_body 1024 }`, wantMax: 1024},
-		{name: "no merchant", input: `qfpay_sign`, wantErr: "wrong argument count"},
-		{name: "two merchants", input: `qfpay_sign a b`, wantErr: "wrong argument count"},
-		{name: "max_body zero", input: `qfpay_sign a { max_body 0 }`, wantErr: "positive number"},
-		{name: "max_body text", input: `qfpay_sign a { max_body big }`, wantErr: "positive number"},
-		{name: "max_body missing", input: `qfpay_sign a { max_body }`, wantErr: "wrong argument count"},
-		{name: "unknown", input: `qfpay_sign a { upstream x }`, wantErr: `unknown option "upstream"`},
+		{name: "merchant only", input: `qfpay_gateway hk`},
+		{name: "max_body", input: `qfpay_gateway hk { max_body 1024 }`, wantMax: 1024},
+		{name: "no merchant", input: `qfpay_gateway`, wantErr: "wrong argument count"},
+		{name: "two merchants", input: `qfpay_gateway a b`, wantErr: "wrong argument count"},
+		{name: "max_body zero", input: `qfpay_gateway a { max_body 0 }`, wantErr: "positive number"},
+		{name: "max_body text", input: `qfpay_gateway a { max_body big }`, wantErr: "positive number"},
+		{name: "max_body missing", input: `qfpay_gateway a { max_body }`, wantErr: "wrong argument count"},
+		{name: "unknown", input: `qfpay_gateway a { upstream x }`, wantErr: `qfpay_gateway: unknown option "upstream"`},
+		{name: "bad duration", input: `qfpay_gateway hk { dial_timeout x }`, wantErr: "positive duration"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			h := new(SignHandler)
-			err := h.UnmarshalCaddyfile(caddyfile.NewTestDispenser(ml(tt.input)))
+			h := httpcaddyfile.Helper{Dispenser: caddyfile.NewTestDispenser(ml(tt.input))}
+			mh, err := parseGateway(h)
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 					t.Fatalf("err = %v, want %q", err, tt.wantErr)
 				}
 				return
 			}
-			if err != nil || h.Merchant != "hk" || h.MaxBody != tt.wantMax {
-				t.Fatalf("got %+v, %v", h, err)
+			g := mh.(*Gateway)
+			if err != nil || g.Merchant != "hk" || g.MaxBody != tt.wantMax {
+				t.Fatalf("got %+v, %v", g, err)
 			}
 		})
 	}
 }
 
-func TestTransportParse(t *testing.T) {
-	tr := new(Transport)
-	if err := tr.UnmarshalCaddyfile(caddyfile.NewTestDispenser(ml(`qfpay { dial_timeout 2s
-	response_timeout 1m }`))); err != nil {
+// TestClientOptionsParse: the timeouts under Caddy's names (and the
+// transport's former response_timeout), and the egress proxy.
+func TestClientOptionsParse(t *testing.T) {
+	g := new(Gateway)
+	if err := g.UnmarshalCaddyfile(caddyfile.NewTestDispenser(ml(`qfpay_gateway hk { dial_timeout 2s
+	response_header_timeout 1m
+	forward_proxy_url http://proxy.corp:3128 }`))); err != nil {
 		t.Fatal(err)
 	}
-	if time.Duration(tr.DialTimeout) != 2*time.Second || time.Duration(tr.ResponseHeaderTimeout) != time.Minute {
-		t.Errorf("got %+v", tr)
+	c := g.Client
+	if time.Duration(c.DialTimeout) != 2*time.Second || time.Duration(c.ResponseHeaderTimeout) != time.Minute || c.ForwardProxyURL != "http://proxy.corp:3128" {
+		t.Errorf("got %+v", c)
+	}
+	g = new(Gateway)
+	if err := g.UnmarshalCaddyfile(caddyfile.NewTestDispenser(ml(`qfpay_gateway hk { response_timeout 20s
+	forward_proxy http://p:1 }`))); err != nil || time.Duration(g.ResponseHeaderTimeout) != 20*time.Second || g.ForwardProxyURL != "http://p:1" {
+		t.Errorf("aliases: %+v %v", g.Client, err)
 	}
 	for input, want := range map[string]string{
-		`qfpay x`:                        "wrong argument count",
-		`qfpay { dial_timeout soon }`:    "positive duration",
-		`qfpay { dial_timeout -1s }`:     "positive duration",
-		`qfpay { keepalive 1s }`:         `unknown option "keepalive"`,
-		`qfpay { response_timeout }`:     "wrong argument count",
-		`qfpay { dial_timeout 1s 2s }`:   "wrong argument count",
-		`qfpay { response_timeout 0s }`:  "positive duration",
-		`qfpay { response_timeout 10x }`: "positive duration",
+		`qfpay_gateway hk { dial_timeout soon }`:                   "positive duration",
+		`qfpay_gateway hk { dial_timeout -1s }`:                    "positive duration",
+		`qfpay_gateway hk { keepalive 1s }`:                        `unknown option "keepalive"`,
+		`qfpay_gateway hk { response_header_timeout }`:             "wrong argument count",
+		`qfpay_gateway hk { dial_timeout 1s 2s }`:                  "wrong argument count",
+		`qfpay_gateway hk { response_header_timeout 0s }`:          "positive duration",
+		`qfpay_gateway hk { response_timeout 10x }`:                "positive duration",
+		`qfpay_gateway hk { forward_proxy_url }`:                   "wrong argument count",
+		`qfpay_gateway hk { forward_proxy_url http://a http://b }`: "wrong argument count",
 	} {
-		err := new(Transport).UnmarshalCaddyfile(caddyfile.NewTestDispenser(ml(input)))
+		err := new(Gateway).UnmarshalCaddyfile(caddyfile.NewTestDispenser(ml(input)))
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("%s: err = %v, want %q", input, err, want)
 		}
 	}
-}
-
-func TestGatewayExpansion(t *testing.T) {
-	for _, tt := range []struct{ name, input, wantErr string }{
-		{name: "plain", input: `qfpay_gateway hk`},
-		{name: "options", input: `qfpay_gateway hk { max_body 2048
-		dial_timeout 1s
-		response_timeout 20s }`},
-		{name: "no merchant", input: `qfpay_gateway`, wantErr: "wrong argument count"},
-		{name: "unknown", input: `qfpay_gateway hk { to 1.2.3.4 }`, wantErr: `unknown option "to"`},
-		{name: "bad duration", input: `qfpay_gateway hk { dial_timeout x }`, wantErr: "positive duration"},
-		{name: "bad max_body", input: `qfpay_gateway hk { max_body -3 }`, wantErr: "positive number"},
-	} {
-		t.Run(tt.name, func(t *testing.T) {
-			h := httpcaddyfile.Helper{Dispenser: caddyfile.NewTestDispenser(ml(tt.input))}
-			vals, err := parseGatewayDirective(h)
-			if tt.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
-					t.Fatalf("err = %v, want %q", err, tt.wantErr)
-				}
-				return
-			}
-			if err != nil || len(vals) != 1 {
-				t.Fatalf("vals %v err %v", vals, err)
-			}
-			raw, _ := json.Marshal(vals[0].Value)
-			for _, want := range []string{`"handler":"qfpay_sign"`, `"merchant":"hk"`, `"handler":"reverse_proxy"`,
-				`"protocol":"qfpay"`, `"dial":"{qfpay.upstream}"`} {
-				if !strings.Contains(string(raw), want) {
-					t.Errorf("expansion lacks %s: %s", want, raw)
-				}
-			}
-		})
+	for _, bad := range []string{"proxy.corp:3128", "socks5://p:1", "http://"} {
+		if _, err := (&Client{ForwardProxyURL: bad}).sender(&url.URL{Scheme: "https", Host: "q:443"}); err == nil {
+			t.Errorf("forward_proxy_url %q accepted", bad)
+		}
 	}
 }
 
@@ -218,31 +201,27 @@ func TestNotifyDirectiveParse(t *testing.T) {
 }
 
 func TestVerifyResponseParse(t *testing.T) {
-	h := new(SignHandler)
-	if err := h.UnmarshalCaddyfile(caddyfile.NewTestDispenser(ml(`qfpay_sign hk { verify_response enforce }`))); err != nil || h.VerifyResponse != "enforce" {
+	h := new(Gateway)
+	if err := h.UnmarshalCaddyfile(caddyfile.NewTestDispenser(ml(`qfpay_gateway hk { verify_response enforce }`))); err != nil || h.VerifyResponse != "enforce" {
 		t.Fatalf("got %q %v", h.VerifyResponse, err)
 	}
 	for input, want := range map[string]string{
-		`qfpay_sign hk { verify_response maybe }`:    "must be off, log or enforce",
-		`qfpay_sign hk { verify_response }`:          "wrong argument count",
-		`qfpay_notify hk { verify_response log }`:    `unknown option "verify_response"`,
 		`qfpay_gateway hk { verify_response maybe }`: "must be off, log or enforce",
+		`qfpay_gateway hk { verify_response }`:       "wrong argument count",
+		`qfpay_notify hk { verify_response log }`:    `unknown option "verify_response"`,
 	} {
 		d := caddyfile.NewTestDispenser(ml(input))
 		var err error
-		switch {
-		case strings.HasPrefix(input, "qfpay_notify"):
+		if strings.HasPrefix(input, "qfpay_notify") {
 			err = new(NotifyHandler).UnmarshalCaddyfile(d)
-		case strings.HasPrefix(input, "qfpay_gateway"):
-			_, _, err = unmarshalGateway(d)
-		default:
-			err = new(SignHandler).UnmarshalCaddyfile(d)
+		} else {
+			err = new(Gateway).UnmarshalCaddyfile(d)
 		}
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("%s: err = %v, want %q", input, err, want)
 		}
 	}
-	if err := (&SignHandler{VerifyResponse: "sometimes"}).Validate(); err == nil {
+	if err := (&Gateway{VerifyResponse: "sometimes"}).Validate(); err == nil {
 		t.Error("Validate accepted a bad mode")
 	}
 }

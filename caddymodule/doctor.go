@@ -1,12 +1,12 @@
 package caddymodule
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"net/http"
 	"net/url"
 
+	"github.com/qfsign/qfsign/exchange"
 	"github.com/qfsign/qfsign/keys"
 	"github.com/qfsign/qfsign/signer"
 	"github.com/qfsign/qfsign/store"
@@ -102,19 +102,7 @@ func (c *VaultConfig) describe(v *keys.Vault) string {
 }
 
 // NewQueryRequest is the signed POST /trade/v1/query for one
-// out_trade_no, as the gateway sends it to resolve a pending payment.
+// out_trade_no, built as the gateway sends it to resolve a pending payment.
 func NewQueryRequest(ctx context.Context, upstream *url.URL, creds *keys.Credentials, st signer.SignType, otn string) (*http.Request, error) {
-	p := signer.Params{}.Set("out_trade_no", otn)
-	if creds.MchID != "" {
-		p = p.Set("mchid", creds.MchID)
-	}
-	body := p.Encode()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, upstream.String()+signer.QueryEndpoint.Path, bytes.NewReader(body))
-	if err != nil {
-		return nil, err
-	}
-	setSigned(req, body, creds.AppCode, signer.Sign(p, creds.Key, st), st)
-	req.Host = hostHeader(upstream) // as the transport sends it
-	req.Header.Set("User-Agent", userAgent())
-	return req, nil
+	return outgoing(ctx, upstream, hostHeader(upstream), exchange.QueryRequest(creds, st, otn)), nil
 }

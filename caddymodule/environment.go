@@ -6,7 +6,6 @@ import (
 	"strings"
 
 	"github.com/caddyserver/caddy/v2"
-	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 )
 
 // Named QFPay environments (API.md section 1).
@@ -36,22 +35,6 @@ func resolveEnvironment(raw string) (string, error) {
 		return "", fmt.Errorf("environment %q resolves to nothing: want %s", raw, want)
 	}
 	return env, nil
-}
-
-// markEmbedded sets X-Qfsign-Environment: embedded on the answer,
-// whichever path writes it.
-type markEmbedded struct {
-	*caddyhttp.ResponseWriterWrapper
-}
-
-func (m markEmbedded) WriteHeader(status int) {
-	m.Header().Set(headerEnvironment, EnvEmbedded)
-	m.ResponseWriterWrapper.WriteHeader(status)
-}
-
-func (m markEmbedded) Write(p []byte) (int, error) {
-	m.Header().Set(headerEnvironment, EnvEmbedded)
-	return m.ResponseWriterWrapper.Write(p)
 }
 
 // parseEnvironment turns an environment name or base URL into the pinned

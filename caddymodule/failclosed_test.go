@@ -3,19 +3,16 @@ package caddymodule
 import (
 	"errors"
 	"fmt"
-	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
-
-	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 
 	"github.com/qfsign/qfsign/signer"
 )
 
 // TestAnyPrepareErrorRefuses: an error that is not a *FieldError (none
 // exists today; a future signer change could add one) still refuses,
-// and nothing reaches the next handler.
+// and nothing reaches QFPay.
 func TestAnyPrepareErrorRefuses(t *testing.T) {
 	orig := validateParams
 	t.Cleanup(func() { validateParams = orig })
@@ -34,17 +31,12 @@ func TestAnyPrepareErrorRefuses(t *testing.T) {
 				p, _ := signer.ParseForm([]byte("txamt=1&txcurrcd=HKD&pay_type=801101&out_trade_no=F-1"), nil)
 				return p, tc.err
 			}
-			h := testHandler(t)
-			forwarded := false
-			next := caddyhttp.HandlerFunc(func(w http.ResponseWriter, r *http.Request) error {
-				forwarded = true
-				return nil
-			})
+			h, got := testHandler(t)
 			rec := httptest.NewRecorder()
-			if err := h.ServeHTTP(rec, newRequest("txamt=1&txcurrcd=HKD&pay_type=801101&out_trade_no=F-1"), next); err != nil {
+			if err := h.ServeHTTP(rec, newRequest("txamt=1&txcurrcd=HKD&pay_type=801101&out_trade_no=F-1"), nil); err != nil {
 				t.Fatal(err)
 			}
-			if forwarded || rec.Code != tc.wantStatus || !strings.Contains(rec.Body.String(), tc.wantRule) {
+			if forwarded := got.count() > 0; forwarded || rec.Code != tc.wantStatus || !strings.Contains(rec.Body.String(), tc.wantRule) {
 				t.Fatalf("forwarded %v, %d %s", forwarded, rec.Code, rec.Body)
 			}
 		})

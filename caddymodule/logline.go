@@ -1,24 +1,22 @@
 package caddymodule
 
 import (
-	"errors"
 	"net/http"
 	"time"
 
-	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 
-	"github.com/qfsign/qfsign/signer"
+	"github.com/qfsign/qfsign/exchange"
 )
 
 // The canonical log line: one per transaction, through Caddy's logger
 // (so the user's log config applies). It carries the key's fingerprint,
 // never the key or the signature.
 
-func (h *SignHandler) baseFields(r *http.Request, t *txn) []zap.Field {
-	get := func(name string) string { v, _ := t.params.Get(name); return v }
-	return []zap.Field{
+func (h *Gateway) baseFields(r *http.Request, t *txn, extra int) []zap.Field {
+	get := func(name string) string { v, _ := t.Params.Get(name); return v }
+	return append(make([]zap.Field, 0, 7+extra),
 		zap.String("merchant", h.Merchant),
 		zap.String("method", r.Method),
 		zap.String("path", r.URL.Path),
@@ -26,17 +24,17 @@ func (h *SignHandler) baseFields(r *http.Request, t *txn) []zap.Field {
 		zap.String("pay_type", get("pay_type")),
 		zap.String("txamt", get("txamt")),
 		zap.String("txcurrcd", get("txcurrcd")),
-	}
+	)
 }
 
-func (h *SignHandler) logRefusal(r *http.Request, t *txn) {
+func (h *Gateway) logRefusal(r *http.Request, t *txn) {
 	h.observeRefusal(t)
 	ce := h.logger.Check(zapcore.InfoLevel, "refused")
 	if ce == nil {
 		return
 	}
 	rf := t.refusal
-	ce.Write(append(h.baseFields(r, t),
+	ce.Write(append(h.baseFields(r, t, 4),
 		zap.Int("status", rf.Status),
 		zap.String("field", rf.Field),
 		zap.String("rule", rf.Rule),
@@ -44,53 +42,37 @@ func (h *SignHandler) logRefusal(r *http.Request, t *txn) {
 	)...)
 }
 
-func (h *SignHandler) logTransaction(r *http.Request, t *txn, cw *captureWriter, upstream time.Duration, err error) {
-	status := cw.status
+// logTransaction writes the line for an answer from QFPay (sent,
+// replayed or queried) or for its absence.
+func (h *Gateway) logTransaction(r *http.Request, t *txn, res *exchange.Result, status int) {
+	class := res.Class()
+	h.observeTransaction(t, class, t.upstream)
 	level := zapcore.InfoLevel
-	if err != nil {
-		level = zapcore.ErrorLevel
-		status = http.StatusBadGateway
-		if he, ok := errors.AsType[caddyhttp.HandlerError](err); ok && he.StatusCode != 0 {
-			status = he.StatusCode
-		}
-	}
-	if t.upErr != nil {
+	if res.Err != nil {
 		level = zapcore.ErrorLevel
 	}
-	a := t.ans
-	if a == nil {
-		parsed := cw.answer()
-		a = &parsed
-	}
-	class := string(signer.ClassifyRespcd(a.Respcd))
-	if err != nil || t.upErr != nil {
-		class = "upstream_error"
-	}
-	h.observeTransaction(t, class, upstream)
 	ce := h.logger.Check(level, "transaction")
 	if ce == nil {
 		return
 	}
-	fields := append(h.baseFields(r, t),
+	a := &res.Answer
+	fields := append(h.baseFields(r, t, 14),
 		zap.Int("status", status),
 		zap.String("respcd", a.Respcd),
 		zap.String("resp_class", class),
 		zap.String("resperr", a.Resperr),
 		zap.String("syssn", a.Syssn),
-		zap.String("kid", t.kid),
-		zap.Bool("resent_1108", t.resent),
-		zap.String("order", t.order),
-		zap.Int("queries", t.queries),
+		zap.String("kid", t.KID),
+		zap.Bool("resent_1108", t.Resent),
+		zap.String("order", t.Order),
+		zap.Int("queries", t.Queries),
 		zap.Duration("validate", t.validate),
 		zap.Duration("sign", t.sign),
-		zap.Duration("upstream", upstream),
+		zap.Duration("upstream", t.upstream),
 		zap.Duration("total", time.Since(t.start)),
 	)
-	if err == nil {
-		err = t.upErr
-	}
-	if err != nil {
-		fields = append(fields, zap.Error(err))
+	if res.Err != nil {
+		fields = append(fields, zap.Error(res.Err))
 	}
 	ce.Write(fields...)
 }

@@ -27,7 +27,7 @@ var (
 	requestsTotal = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Namespace: "qfsign",
 		Name:      "requests_total",
-		Help:      "Requests answered by qfpay_sign, by merchant, endpoint and outcome: QFPay's respcd class, refused, or upstream_error.",
+		Help:      "Requests answered by qfpay_gateway, by merchant, endpoint and outcome: QFPay's respcd class, refused, or upstream_error.",
 	}, []string{"merchant", "endpoint", "outcome"})
 	upstreamSeconds = prometheus.NewHistogramVec(prometheus.HistogramOpts{
 		Namespace: "qfsign",
@@ -104,15 +104,15 @@ func registerMetrics(ctx caddy.Context) error {
 
 // endpointLabel is the signed path, or "other" before routing succeeded.
 func endpointLabel(t *txn) string {
-	if t.ep == nil {
+	if t.Endpoint == nil {
 		return "other"
 	}
-	return t.ep.Path
+	return t.Endpoint.Path
 }
 
 // fieldLabel keeps caller-chosen names out of label values.
 func fieldLabel(t *txn, field string) string {
-	if field == "" || (t.ep != nil && t.ep.Known(field)) {
+	if field == "" || (t.Endpoint != nil && t.Endpoint.Known(field)) {
 		return field
 	}
 	return "other"
@@ -121,15 +121,15 @@ func fieldLabel(t *txn, field string) string {
 // observeTransaction feeds the per-request families from the log line's
 // data. Label lookups hash every value, so the series are cached per
 // handler: the label sets are small and bounded.
-func (h *SignHandler) observeTransaction(t *txn, class string, upstream time.Duration) {
+func (h *Gateway) observeTransaction(t *txn, class string, upstream time.Duration) {
 	ep := endpointLabel(t)
 	h.series(ep, class).requests.Inc()
 	h.series("", "").sign.Observe((t.validate + t.sign).Seconds())
 	if upstream > 0 {
 		h.series(ep, "").upstream.Observe(upstream.Seconds())
 	}
-	if t.order != "" {
-		h.series("order", t.order).orders.Inc()
+	if t.Order != "" {
+		h.series("order", t.Order).orders.Inc()
 	}
 }
 
@@ -143,7 +143,7 @@ type seriesKey struct{ a, b string }
 
 // series returns (and caches) the bound series for a label pair; which
 // fields are set depends on how the pair is used (see observeTransaction).
-func (h *SignHandler) series(a, b string) *handlerSeries {
+func (h *Gateway) series(a, b string) *handlerSeries {
 	k := seriesKey{a, b}
 	if v, ok := h.metrics.Load(k); ok {
 		return v.(*handlerSeries)
@@ -162,7 +162,7 @@ func (h *SignHandler) series(a, b string) *handlerSeries {
 }
 
 // observeRefusal counts a refused request in both families.
-func (h *SignHandler) observeRefusal(t *txn) {
+func (h *Gateway) observeRefusal(t *txn) {
 	rf := t.refusal
 	ep := endpointLabel(t)
 	refusalsTotal.WithLabelValues(h.Merchant, ep, fieldLabel(t, rf.Field), rf.Rule).Inc()

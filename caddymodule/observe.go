@@ -2,7 +2,6 @@ package caddymodule
 
 import (
 	"bytes"
-	"context"
 	"crypto/subtle"
 	"io"
 	"net/http"
@@ -10,15 +9,14 @@ import (
 	"strings"
 	"time"
 
-	"github.com/caddyserver/caddy/v2"
-	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 	"go.uber.org/zap"
 
+	"github.com/qfsign/qfsign/exchange"
 	"github.com/qfsign/qfsign/keys"
 	"github.com/qfsign/qfsign/signer"
 )
 
-// Modes of qfpay_sign.
+// Modes of qfpay_gateway.
 const (
 	modeSign    = "sign"
 	modeObserve = "observe"
@@ -43,58 +41,41 @@ type observation struct {
 	rule      string
 }
 
-// serveObserve forwards the application's own signed request unchanged
-// and records what sign mode would have done with it. It never puts the
-// gateway's signature or app code on the request: the transport sees no
-// signed transaction and passes it as it is.
-func (h *SignHandler) serveObserve(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
+// serveObserve sends the application's own signed request unchanged and
+// records what sign mode would have done with it. It never puts the
+// gateway's signature or app code on the request; as in sign mode, only
+// the application's fields and QFPay's headers leave.
+func (h *Gateway) serveObserve(w http.ResponseWriter, r *http.Request) error {
 	start := time.Now()
-	o, tx, rf := h.observe(r)
+	o, req, rf := h.observe(r)
 	if rf != nil {
 		o.result, o.field, o.rule = observeRefused, rf.Field, rf.Rule
 		rf.write(w)
 		h.logObservation(r, o, rf.Status, "", start)
 		return nil
 	}
-	repl := r.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer)
-	repl.Set("qfpay.upstream", h.app.upstream.Host)
-	repl.Set("qfpay.merchant", h.Merchant)
-	// The transport builds QFPay's request from tx alone, as in sign
-	// mode: only the application's fields and QFPay's headers leave.
-	r = r.WithContext(context.WithValue(r.Context(), signedKey{}, &signed{t: tx, h: h}))
-	cw := newCaptureWriter(w)
-	err := next.ServeHTTP(cw, r)
-	status := cw.status
-	if err != nil {
-		status = http.StatusBadGateway
-	}
-	h.logObservation(r, o, status, cw.answer().Respcd, start)
-	return err
+	res := h.x.Pass(r.Context(), req)
+	status := answer(w, res)
+	h.logObservation(r, o, status, res.Answer.Respcd, start)
+	return nil
 }
 
 // observe admits the request as observe mode forwards it, or refuses it:
 // only the signed paths and methods, only the application's own QFPay
 // headers, only a request the application signed. Then it compares.
-func (h *SignHandler) observe(r *http.Request) (*observation, *txn, *refusal) {
+func (h *Gateway) observe(r *http.Request) (*observation, *exchange.Request, *refusal) {
 	o := &observation{signature: "unchecked"}
 	appCode, sig, st := r.Header.Get(headerAppCode), r.Header.Get(headerSign), r.Header.Get(headerSignType)
-	stripQFHeaders(r.Header, "X-Qf-", "X-Qfsign-")
 	ep, rf := h.route(r)
 	if rf != nil {
 		return o, nil, rf
 	}
 	o.ep = ep
-	for _, hv := range []struct{ canonical, name, value string }{
-		{headerSign, "X-QF-SIGN", sig}, {headerAppCode, "X-QF-APPCODE", appCode},
-	} {
+	for _, hv := range []struct{ name, value string }{{"X-QF-SIGN", sig}, {"X-QF-APPCODE", appCode}} {
 		if strings.TrimSpace(hv.value) == "" {
 			return o, nil, &refusal{Status: http.StatusBadRequest, Field: hv.name, Rule: signer.RuleRequired,
 				Error: "observe mode forwards only requests the application signed itself"}
 		}
-		r.Header.Set(hv.canonical, hv.value)
-	}
-	if st != "" {
-		r.Header.Set(headerSignType, st)
 	}
 	body, rf := readBody(r, h.MaxBody)
 	if rf != nil {
@@ -104,22 +85,18 @@ func (h *SignHandler) observe(r *http.Request) (*observation, *txn, *refusal) {
 	if err != nil {
 		return o, nil, keyUnavailable(err)
 	}
+	ctype := r.Header.Get("Content-Type")
 	restoreBody(r, body)
 	p, rf := h.readParams(r, ep)
-	restoreBody(r, body)
 	h.compare(o, p, rf, creds, appCode, sig, st)
-	wire := body
-	if r.Method == http.MethodGet {
-		wire = []byte(r.URL.RawQuery)
-	}
-	tx := &txn{ep: ep, wire: wire, sig: sig, appCode: appCode,
-		observed: &observedReq{method: r.Method, contentType: r.Header.Get("Content-Type"), signType: st, query: r.URL.RawQuery}}
-	return o, tx, nil
+	req := &exchange.Request{Method: r.Method, Path: ep.Path, Query: r.URL.RawQuery, Body: body,
+		ContentType: ctype, AppCode: appCode, Sig: sig, SignType: st}
+	return o, req, nil
 }
 
 // compare fills in what sign mode would do: refuse (rule), or sign
 // with another app code or signature than the application's.
-func (h *SignHandler) compare(o *observation, p signer.Params, rf *refusal, creds *keys.Credentials, appCode, sig, st string) {
+func (h *Gateway) compare(o *observation, p signer.Params, rf *refusal, creds *keys.Credentials, appCode, sig, st string) {
 	if rf != nil {
 		o.result, o.field, o.rule = observeWouldRefuse, rf.Field, rf.Rule
 		return
@@ -152,11 +129,6 @@ func (h *SignHandler) compare(o *observation, p signer.Params, rf *refusal, cred
 	}
 }
 
-// observedReq is the application's own signed request in observe mode:
-// sent with its method, Content-Type, X-QF-SIGNTYPE and query string,
-// never re-signed.
-type observedReq struct{ method, contentType, signType, query string }
-
 // restoreBody puts the exact bytes back for the next reader, with a
 // known length; no body stays no body (a GET must not become chunked).
 func restoreBody(r *http.Request, body []byte) {
@@ -173,7 +145,7 @@ func restoreBody(r *http.Request, body []byte) {
 // logObservation writes one line and counts the result; the field is a
 // name, not a value, and only known names become metric labels (the
 // log carries the name as the refusal would).
-func (h *SignHandler) logObservation(r *http.Request, o *observation, status int, respcd string, start time.Time) {
+func (h *Gateway) logObservation(r *http.Request, o *observation, status int, respcd string, start time.Time) {
 	observeTotal.WithLabelValues(h.Merchant, o.result).Inc()
 	h.logger.Info("observed",
 		zap.String("merchant", h.Merchant),

@@ -13,7 +13,7 @@ import (
 // of plain fields (PHP curl with an array); the query string of a GET,
 // for GET endpoints and those that also accept GET. The gateway then
 // forwards exactly what it signs, in the endpoint's own shape.
-func (h *SignHandler) readParams(r *http.Request, ep *signer.Endpoint) (signer.Params, *refusal) {
+func (h *Gateway) readParams(r *http.Request, ep *signer.Endpoint) (signer.Params, *refusal) {
 	query, err := h.parse([]byte(r.URL.RawQuery), nil)
 	if err != nil {
 		return nil, formRefusal(err)
@@ -51,7 +51,7 @@ func (h *SignHandler) readParams(r *http.Request, ep *signer.Endpoint) (signer.P
 }
 
 // parse reads a form under the handler's escape rule.
-func (h *SignHandler) parse(raw []byte, cs *signer.Charset) (signer.Params, error) {
+func (h *Gateway) parse(raw []byte, cs *signer.Charset) (signer.Params, error) {
 	if h.StrictEscapes {
 		return signer.ParseFormStrict(raw, cs)
 	}

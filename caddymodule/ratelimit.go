@@ -97,7 +97,7 @@ func unmarshalRateLimit(d *caddyfile.Dispenser) (*RateLimit, error) {
 // rateLimit admits this call under exact sliding windows (no window
 // edge lets twice the limit through); an excess is answered locally
 // with 429 and Retry-After, so QFPay never sees it.
-func (h *SignHandler) rateLimit(ctx context.Context) *refusal {
+func (h *Gateway) rateLimit(ctx context.Context) *refusal {
 	rl := h.m.RateLimit
 	if rl == nil || (rl.PerSecond <= 0 && rl.PerMinute <= 0) {
 		return nil

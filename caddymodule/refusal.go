@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strconv"
 
+	"github.com/qfsign/qfsign/exchange"
 	"github.com/qfsign/qfsign/signer"
 )
 
@@ -31,8 +32,8 @@ const (
 	ruleKeyUnavailble = "key_unavailable"
 	ruleBodyRead      = "body_read"
 	ruleInternal      = "internal"
-	// ruleUpstreamAnswer: QFPay's answer could not be taken (too large).
-	ruleUpstreamAnswer = "upstream_answer"
+	// ruleReused: the out_trade_no came with other fields (the guard's).
+	ruleReused = exchange.RuleReused
 )
 
 // keyUnavailable fails closed; err is keys.ErrNoKey or ErrStale, which
@@ -43,6 +44,11 @@ func keyUnavailable(err error) *refusal {
 
 func fromFieldError(status int, fe *signer.FieldError) *refusal {
 	return &refusal{Status: status, Error: fe.Msg, Field: fe.Field, Rule: fe.Rule}
+}
+
+// fromExchange is the exchange's refusal as the application gets it.
+func fromExchange(rf *exchange.Refusal) *refusal {
+	return &refusal{Status: rf.Status, Field: rf.Field, Rule: rf.Rule, Error: rf.Error}
 }
 
 func (rf *refusal) write(w http.ResponseWriter) {

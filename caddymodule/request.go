@@ -17,7 +17,7 @@ import (
 
 // route admits only the exact paths and methods the gateway signs for:
 // it is never a signing oracle for arbitrary requests.
-func (h *SignHandler) route(r *http.Request) (*signer.Endpoint, *refusal) {
+func (h *Gateway) route(r *http.Request) (*signer.Endpoint, *refusal) {
 	ep, ok := signer.LookupEndpoint(r.URL.Path)
 	if !ok || r.URL.EscapedPath() != ep.Path || !h.allowed[ep.Path] {
 		return nil, &refusal{Status: http.StatusNotFound, Error: "the gateway does not sign this path", Rule: rulePath}
@@ -119,28 +119,4 @@ func stripQFHeaders(h http.Header, prefixes ...string) {
 			}
 		}
 	}
-}
-
-// setSigned makes r the documented POST carrying exactly the signed
-// bytes: whatever method and query string the caller used are gone.
-func setSigned(r *http.Request, body []byte, appCode, sig string, st signer.SignType) {
-	setSignedHeaders(r, appCode, sig, st)
-	r.Method = http.MethodPost
-	r.URL.RawQuery, r.URL.ForceQuery = "", false
-	r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	r.Body = io.NopCloser(bytes.NewReader(body))
-	r.ContentLength = int64(len(body))
-	r.TransferEncoding = nil
-	r.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }
-	r.Header.Set("Content-Length", strconv.Itoa(len(body)))
-}
-
-func setSignedHeaders(r *http.Request, appCode, sig string, st signer.SignType) {
-	r.Header.Set(headerAppCode, appCode)
-	r.Header.Set(headerSign, sig)
-	if v := st.Header(); v != "" {
-		r.Header.Set(headerSignType, v)
-	}
-	// The log reads QFPay's answer; let the transport handle compression.
-	r.Header.Del("Accept-Encoding")
 }

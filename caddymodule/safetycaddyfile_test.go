@@ -13,35 +13,35 @@ import (
 func TestSignSafetyOptionsParse(t *testing.T) {
 	tests := []struct {
 		name, input, wantErr string
-		want                 SignHandler
+		want                 Gateway
 	}{
-		{name: "all", input: `qfpay_sign hk {
+		{name: "all", input: `qfpay_gateway hk {
 			endpoints /trade/v1/payment /trade/v1/query
 			order_ttl 720h
 			on_store_error allow
 			resolve_pending 20s 4s
-		}`, want: SignHandler{Endpoints: []string{"/trade/v1/payment", "/trade/v1/query"}, OrderTTL: caddy.Duration(720 * time.Hour),
+		}`, want: Gateway{Endpoints: []string{"/trade/v1/payment", "/trade/v1/query"}, OrderTTL: caddy.Duration(720 * time.Hour),
 			OnStoreError: "allow", ResolvePending: &ResolvePending{MaxWait: caddy.Duration(20 * time.Second), Interval: caddy.Duration(4 * time.Second)}}},
-		{name: "resolve_pending max only", input: `qfpay_sign hk { resolve_pending 10s }`,
-			want: SignHandler{ResolvePending: &ResolvePending{MaxWait: caddy.Duration(10 * time.Second)}}},
-		{name: "resolve_pending off", input: `qfpay_sign hk { resolve_pending off }`},
-		{name: "strict_escapes", input: `qfpay_sign hk { strict_escapes }`, want: SignHandler{StrictEscapes: true}},
-		{name: "mode observe", input: `qfpay_sign hk { mode observe }`, want: SignHandler{Mode: "observe"}},
-		{name: "mode sign", input: `qfpay_sign hk { mode sign }`, want: SignHandler{Mode: "sign"}},
-		{name: "mode other", input: `qfpay_sign hk { mode shadow }`, wantErr: "mode must be sign or observe"},
-		{name: "mode none", input: `qfpay_sign hk { mode }`, wantErr: "wrong argument count"},
-		{name: "strict_escapes with an argument", input: `qfpay_sign hk { strict_escapes on }`, wantErr: "wrong argument count"},
-		{name: "resolve_pending empty (unset env)", input: `qfpay_sign hk { resolve_pending }`},
-		{name: "resolve_pending bad", input: `qfpay_sign hk { resolve_pending soon }`, wantErr: `positive duration, got "soon"`},
-		{name: "resolve_pending three", input: `qfpay_sign hk { resolve_pending 1s 1s 1s }`, wantErr: "wrong argument count"},
-		{name: "on_store_error other", input: `qfpay_sign hk { on_store_error maybe }`, wantErr: "refuse or allow"},
-		{name: "on_store_error none", input: `qfpay_sign hk { on_store_error }`, wantErr: "wrong argument count"},
-		{name: "endpoints none", input: `qfpay_sign hk { endpoints }`, wantErr: "wrong argument count"},
-		{name: "order_ttl bad", input: `qfpay_sign hk { order_ttl 0s }`, wantErr: "positive duration"},
+		{name: "resolve_pending max only", input: `qfpay_gateway hk { resolve_pending 10s }`,
+			want: Gateway{ResolvePending: &ResolvePending{MaxWait: caddy.Duration(10 * time.Second)}}},
+		{name: "resolve_pending off", input: `qfpay_gateway hk { resolve_pending off }`},
+		{name: "strict_escapes", input: `qfpay_gateway hk { strict_escapes }`, want: Gateway{StrictEscapes: true}},
+		{name: "mode observe", input: `qfpay_gateway hk { mode observe }`, want: Gateway{Mode: "observe"}},
+		{name: "mode sign", input: `qfpay_gateway hk { mode sign }`, want: Gateway{Mode: "sign"}},
+		{name: "mode other", input: `qfpay_gateway hk { mode shadow }`, wantErr: "mode must be sign or observe"},
+		{name: "mode none", input: `qfpay_gateway hk { mode }`, wantErr: "wrong argument count"},
+		{name: "strict_escapes with an argument", input: `qfpay_gateway hk { strict_escapes on }`, wantErr: "wrong argument count"},
+		{name: "resolve_pending empty (unset env)", input: `qfpay_gateway hk { resolve_pending }`},
+		{name: "resolve_pending bad", input: `qfpay_gateway hk { resolve_pending soon }`, wantErr: `positive duration, got "soon"`},
+		{name: "resolve_pending three", input: `qfpay_gateway hk { resolve_pending 1s 1s 1s }`, wantErr: "wrong argument count"},
+		{name: "on_store_error other", input: `qfpay_gateway hk { on_store_error maybe }`, wantErr: "refuse or allow"},
+		{name: "on_store_error none", input: `qfpay_gateway hk { on_store_error }`, wantErr: "wrong argument count"},
+		{name: "endpoints none", input: `qfpay_gateway hk { endpoints }`, wantErr: "wrong argument count"},
+		{name: "order_ttl bad", input: `qfpay_gateway hk { order_ttl 0s }`, wantErr: "positive duration"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			h := new(SignHandler)
+			h := new(Gateway)
 			err := h.UnmarshalCaddyfile(caddyfile.NewTestDispenser(ml(tt.input)))
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
@@ -60,13 +60,13 @@ func TestSignSafetyOptionsParse(t *testing.T) {
 func TestSignValidateAndEndpoints(t *testing.T) {
 	for _, tt := range []struct {
 		name    string
-		h       SignHandler
+		h       Gateway
 		wantErr string
 	}{
-		{name: "unknown endpoint", h: SignHandler{Endpoints: []string{"/trade/v1/payment", "/trade/v1/anything"}}, wantErr: `"/trade/v1/anything" is not a QFPay endpoint`},
-		{name: "on_store_error", h: SignHandler{OnStoreError: "sometimes"}, wantErr: "refuse or allow"},
-		{name: "mode", h: SignHandler{Mode: "shadow"}, wantErr: "mode must be sign or observe"},
-		{name: "resolve_pending zero", h: SignHandler{ResolvePending: &ResolvePending{}}, wantErr: "max_wait must be positive"},
+		{name: "unknown endpoint", h: Gateway{Endpoints: []string{"/trade/v1/payment", "/trade/v1/anything"}}, wantErr: `"/trade/v1/anything" is not a QFPay endpoint`},
+		{name: "on_store_error", h: Gateway{OnStoreError: "sometimes"}, wantErr: "refuse or allow"},
+		{name: "mode", h: Gateway{Mode: "shadow"}, wantErr: "mode must be sign or observe"},
+		{name: "resolve_pending zero", h: Gateway{ResolvePending: &ResolvePending{}}, wantErr: "max_wait must be positive"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			err := tt.h.Validate()

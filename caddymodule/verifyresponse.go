@@ -7,6 +7,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
 
+	"github.com/qfsign/qfsign/exchange"
 	"github.com/qfsign/qfsign/signer"
 )
 
@@ -16,8 +17,6 @@ const (
 	verifyOff     = "off"
 	verifyLog     = "log"
 	verifyEnforce = "enforce"
-
-	ruleResponseSignature = "response_signature"
 )
 
 var responseSigTotal = prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -26,12 +25,17 @@ var responseSigTotal = prometheus.NewCounterVec(prometheus.CounterOpts{
 	Help:      "Signed QFPay responses checked by verify_response, by merchant and result (ok, mismatch).",
 }, []string{"merchant", "result"})
 
-// checkResponse reports whether a signed response verifies; unsigned
+// verify reports whether a signed response verifies; unsigned
 // responses (the common case) and unreadable bodies count as fine.
-func (h *SignHandler) checkResponse(header http.Header, body []byte, truncated bool) bool {
+func (h *Gateway) verify(r *exchange.Response) bool {
+	return h.checkResponse(r.Header, r.Body)
+}
+
+// checkResponse reports whether a signed response verifies.
+func (h *Gateway) checkResponse(header http.Header, body []byte) bool {
 	sig := strings.TrimSpace(header.Get(headerSign))
 	creds, err := h.m.credentials()
-	if sig == "" || truncated || err != nil {
+	if sig == "" || err != nil {
 		return true
 	}
 	st := signer.MD5

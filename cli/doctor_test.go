@@ -11,6 +11,9 @@ import (
 	"testing"
 
 	caddycmd "github.com/caddyserver/caddy/v2/cmd"
+	// The configs under test forward notifications with reverse_proxy,
+	// which the qfsign binary has from Caddy's standard modules.
+	_ "github.com/caddyserver/caddy/v2/modules/caddyhttp/reverseproxy"
 
 	"github.com/qfsign/qfsign/doctor"
 	"github.com/qfsign/qfsign/internal/testredis"

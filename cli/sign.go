@@ -29,7 +29,7 @@ as an application/x-www-form-urlencoded body on standard input (trailing
 newlines are ignored). Parsing is the gateway's: repeated names, invalid
 UTF-8 and control characters are errors; a '%' without two hex digits is
 a literal '%' (as PHP and Python read it) unless --strict-escapes, as
-qfpay_sign's strict_escapes, makes it an error. Every field is signed as
+qfpay_gateway's strict_escapes, makes it an error. Every field is signed as
 given, empty values included. As in the gateway, line breaks and tabs
 are errors too, except in extend_info and goods_info (JSON text).
 --charset names the encoding of the values (big5, gbk, shift_jis, ...;
@@ -52,7 +52,7 @@ standard input), 3 input (the key or the form cannot be used).
 			addKeyFlags(fs, defaultKeyEnv, "Read the client key from this environment variable")
 			fs.String("sign-type", "md5", "Digest: md5 (upper-case hex) or sha256 (lower-case hex)")
 			fs.String("charset", "", "Encoding of the form values (default UTF-8)")
-			fs.Bool("strict-escapes", false, "Refuse a '%' not followed by two hex digits, as qfpay_sign's strict_escapes")
+			fs.Bool("strict-escapes", false, "Refuse a '%' not followed by two hex digits, as qfpay_gateway's strict_escapes")
 			fs.String("app-code", "", "App code to show in the --explain header list")
 			fs.Bool("explain", false, "Explain the signature on standard error (values masked)")
 			cmd.RunE = caddycmd.WrapCommandFuncForCobra(func(fl caddycmd.Flags) (int, error) {

@@ -27,7 +27,7 @@ $xcaddy build v2.11.9 --with "github.com/qfsign/qfsign@v0.0.0=$PWD" --output "$o
 
 fail() { echo "xcaddy build: $*" >&2; exit 1; }
 mods=$("$out" list-modules)
-for m in qfpay http.handlers.qfpay_sign http.handlers.qfpay_notify http.handlers.qfpay_health http.reverse_proxy.transport.qfpay; do
+for m in qfpay http.handlers.qfpay_gateway http.handlers.qfpay_notify http.handlers.qfpay_health; do
 	printf '%s\n' "$mods" | grep -qx "$m" || fail "module $m missing"
 done
 QFPAY_ENV=embedded "$out" validate --config Caddyfile.example --adapter caddyfile >/dev/null 2>&1 ||

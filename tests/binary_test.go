@@ -217,7 +217,7 @@ func TestCaddyCommands(t *testing.T) {
 	if err != nil {
 		t.Fatalf("%v\n%s", err, out)
 	}
-	for _, m := range []string{"qfpay", "http.handlers.qfpay_sign", "http.reverse_proxy.transport.qfpay"} {
+	for _, m := range []string{"qfpay", "http.handlers.qfpay_gateway", "http.handlers.qfpay_notify", "http.handlers.qfpay_health"} {
 		if !strings.Contains(out, m+"\n") {
 			t.Errorf("list-modules lacks %s", m)
 		}

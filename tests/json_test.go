@@ -10,9 +10,8 @@ import (
 	"github.com/qfsign/qfsign/qfpaytest"
 )
 
-// TestJSONConfigWithPlainReverseProxy: the JSON form works, and qfpay_sign
-// composes with a plain reverse_proxy dialing {qfpay.upstream}.
-func TestJSONConfigWithPlainReverseProxy(t *testing.T) {
+// TestJSONConfig: the gateway configured in JSON, its options included.
+func TestJSONConfig(t *testing.T) {
 	up := newUpstream(t, qfpaytest.Merchant{AppCode: testAppCode, ClientKey: testKey})
 	port := freePort(t)
 	cfg := fmt.Sprintf(`{
@@ -27,8 +26,7 @@ func TestJSONConfigWithPlainReverseProxy(t *testing.T) {
 			"routes": [{
 				"match": [{"path": ["/trade/v1/*"]}],
 				"handle": [
-					{"handler": "qfpay_sign", "merchant": "shop", "max_body": 2048},
-					{"handler": "reverse_proxy", "upstreams": [{"dial": "{qfpay.upstream}"}]}
+					{"handler": "qfpay_gateway", "merchant": "shop", "max_body": 2048, "dial_timeout": "2s", "response_header_timeout": "10s"}
 				]
 			}]
 		}}}

@@ -18,7 +18,7 @@ import (
 // and the result has the probes, the gateway and no admin endpoint.
 func TestPodCaddyfileAdapts(t *testing.T) {
 	out := adaptCaddyfile(t, podCaddyfile(t), "configmap")
-	for _, want := range []string{`"handler":"qfpay_health"`, `"check":"startup"`, `"check":"live"`, `"handler":"qfpay_sign"`,
+	for _, want := range []string{`"handler":"qfpay_health"`, `"check":"startup"`, `"check":"live"`, `"handler":"qfpay_gateway"`,
 		`"handler":"qfpay_notify"`, `"method":"kubernetes"`, `"disabled":true`, `"handler":"metrics"`} {
 		if !strings.Contains(string(out), want) {
 			t.Errorf("adapted config lacks %s", want)
