@@ -1,0 +1,199 @@
+//go:build campaign
+
+// Package campaign is a randomized fault campaign against the built
+// qfsign binary, Jepsen-style: random schedules of payments, double
+// submits, refunds, queries and notifications, with gateway kills, QFPay,
+// Redis, Vault and application faults at random points, checked against
+// QFPay's ledger and the application's log. See docs/campaign.md.
+package campaign
+
+import (
+	"crypto/rand"
+	"encoding/binary"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+var (
+	seedFlag = flag.Uint64("seed", 0, "fixed campaign seed (default QFSIGN_CAMPAIGN_SEED, else 1)")
+	binPath  string
+)
+
+// fixedSeed is the -seed flag, else QFSIGN_CAMPAIGN_SEED, else 1.
+func fixedSeed(t *testing.T) uint64 {
+	if *seedFlag != 0 {
+		return *seedFlag
+	}
+	if v := os.Getenv("QFSIGN_CAMPAIGN_SEED"); v != "" {
+		n, err := strconv.ParseUint(v, 10, 64)
+		if err != nil {
+			t.Fatalf("QFSIGN_CAMPAIGN_SEED: %v", err)
+		}
+		return n
+	}
+	return 1
+}
+
+func campaignDuration(t *testing.T) time.Duration {
+	v := os.Getenv("QFSIGN_CAMPAIGN_DURATION")
+	if v == "" {
+		return 60 * time.Second
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil {
+		t.Fatalf("QFSIGN_CAMPAIGN_DURATION: %v", err)
+	}
+	return d
+}
+
+func randomSeed() uint64 {
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	return binary.LittleEndian.Uint64(b[:]) >> 1 // fits a signed int: easy to paste
+}
+
+func buildBinary(t *testing.T) {
+	dir := t.TempDir()
+	binPath = filepath.Join(dir, "qfsign")
+	if out, err := exec.Command("go", "build", "-o", binPath, "../../cmd/qfsign").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+}
+
+// available is the topologies this binary supports, in table order.
+func available(t *testing.T) []topology {
+	var out []topology
+	for _, tp := range topologies {
+		if tp.Probe == "" || probeStore(t, tp.Probe) {
+			out = append(out, tp)
+		} else {
+			fmt.Printf("campaign: topology %s not run: the binary does not accept %q\n", tp.Name, tp.Probe)
+		}
+	}
+	return out
+}
+
+func TestCampaign(t *testing.T) {
+	s, err := loadSettings()
+	if err != nil {
+		t.Fatal(err)
+	}
+	buildBinary(t)
+	topos := available(t)
+	names := make([]string, len(topos))
+	for i, tp := range topos {
+		names[i] = tp.Name
+	}
+	fmt.Printf("campaign: topologies %s\n", strings.Join(names, ", "))
+	printKnown(s)
+	if v := os.Getenv("QFSIGN_CAMPAIGN_REPLAY"); v != "" {
+		replay(t, s, topos, v)
+		return
+	}
+	fixed, random := fixedSeed(t), randomSeed()
+	seeds := []uint64{fixed}
+	if os.Getenv("QFSIGN_CAMPAIGN_RANDOM") != "0" {
+		seeds = append(seeds, random)
+	}
+	fmt.Printf("campaign: fixed seed %d, random seed %d (rerun either with QFSIGN_CAMPAIGN_SEED=<seed> QFSIGN_CAMPAIGN_RANDOM=0)\n", fixed, random)
+	total := campaignDuration(t)
+	var all tally
+	for _, seed := range seeds {
+		all.add(runSeed(t, s, topos, seed, total/time.Duration(len(seeds))))
+	}
+	all.print("campaign total")
+	if all.failing > 0 {
+		t.Errorf("%d violations of enabled invariants (see above)", all.failing)
+	}
+}
+
+func printKnown(s settings) {
+	for _, k := range knownViolations {
+		state := "withheld (QFSIGN_CAMPAIGN_KNOWN=" + k.ID + " enables it)"
+		if s.known[k.ID] {
+			state = "ENABLED"
+		}
+		fmt.Printf("campaign: known violation %s (issue %s) %s: %s\n", k.ID, k.Issue, state, k.Summary)
+	}
+}
+
+// runSeed runs schedules of seed for d, rotating through the topologies.
+func runSeed(t *testing.T, s settings, topos []topology, seed uint64, d time.Duration) tally {
+	var tl tally
+	tl.init()
+	deadline := time.Now().Add(d)
+	for stream := uint64(0); time.Now().Before(deadline); stream++ {
+		tp := topos[int(stream)%len(topos)]
+		ops := generate(seed, stream, tp, s)
+		h, e, vs := runSchedule(t, s, tp, ops, fmt.Sprintf("seed%d/%d/%s", seed, stream, tp.Name))
+		tl.record(tp.Name, h, e, vs)
+		failing := report(s, vs)
+		if len(failing) == 0 {
+			continue
+		}
+		tl.failing += len(failing)
+		fmt.Printf("campaign: VIOLATION seed %d schedule %d topology %s: %s\n", seed, stream, tp.Name, failing[0])
+		minimal := shrink(t, s, tp, ops, failing[0].Invariant)
+		printSchedule(seed, stream, tp, minimal, failing[0])
+	}
+	tl.print(fmt.Sprintf("seed %d", seed))
+	return tl
+}
+
+// runSchedule plays ops on a fresh cluster and checks the result.
+func runSchedule(t *testing.T, s settings, tp topology, ops []op, name string) (*history, *evidence, []violation) {
+	var h *history
+	var e *evidence
+	var vs []violation
+	t.Run(name, func(t *testing.T) {
+		c := startCluster(t, binPath, tp)
+		h = run(c, ops)
+		for _, err := range h.infra {
+			t.Errorf("harness: %v", err)
+		}
+		e = collect(c, h)
+		vs = check(e)
+	})
+	if h == nil || e == nil {
+		t.FailNow()
+	}
+	return h, e, vs
+}
+
+// report prints violations of known, withheld defects and returns the
+// others.
+func report(s settings, vs []violation) []violation {
+	var failing []violation
+	seen := map[string]bool{}
+	for _, v := range vs {
+		if k, ok := s.knownFor(v.Invariant); ok {
+			if !seen[v.Invariant] {
+				fmt.Printf("campaign: known (issue %s, %s): %s\n", k.Issue, k.ID, v)
+				seen[v.Invariant] = true
+			}
+			continue
+		}
+		failing = append(failing, v)
+	}
+	return failing
+}
+
+func printSchedule(seed, stream uint64, tp topology, ops []op, v violation) {
+	idx := make([]string, len(ops))
+	for i, o := range ops {
+		idx[i] = strconv.Itoa(o.Idx)
+	}
+	fmt.Printf("campaign: minimal schedule (%d ops) for %s on %s, seed %d schedule %d:\n", len(ops), v.Invariant, tp.Name, seed, stream)
+	for _, o := range ops {
+		fmt.Printf("    %s\n", o)
+	}
+	fmt.Printf("  replay: QFSIGN_CAMPAIGN_REPLAY=%s:%d:%d:%s go test -tags campaign -run TestCampaign -v ./tests/campaign\n",
+		tp.Name, seed, stream, strings.Join(idx, ","))
+}
