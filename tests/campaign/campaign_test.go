@@ -129,19 +129,32 @@ func runSeed(t *testing.T, s settings, topos []topology, seed uint64, d time.Dur
 	var tl tally
 	tl.init()
 	deadline := time.Now().Add(d)
+	shown, shrunk := map[string]bool{}, map[string]bool{}
 	for stream := uint64(0); time.Now().Before(deadline); stream++ {
 		tp := topos[int(stream)%len(topos)]
 		ops := generate(seed, stream, tp, s)
 		h, e, vs := runSchedule(t, s, tp, ops, fmt.Sprintf("seed%d/%d/%s", seed, stream, tp.Name))
 		tl.record(tp.Name, h, e, vs)
-		failing := report(s, vs)
+		failing := report(s, vs, shown)
 		if len(failing) == 0 {
 			continue
 		}
 		tl.failing += len(failing)
-		fmt.Printf("campaign: VIOLATION seed %d schedule %d topology %s: %s\n", seed, stream, tp.Name, failing[0])
-		minimal := shrink(t, s, tp, ops, failing[0].Invariant)
-		printSchedule(seed, stream, tp, minimal, failing[0])
+		for i, v := range failing {
+			if i == 5 {
+				fmt.Printf("campaign: ... and %d more in this schedule\n", len(failing)-i)
+				break
+			}
+			fmt.Printf("campaign: VIOLATION seed %d schedule %d topology %s: %s\n", seed, stream, tp.Name, v)
+		}
+		// Shrink the most severe violation not shrunk yet in this seed.
+		for _, v := range failing {
+			if id := tp.Name + "/" + v.Invariant + "/" + v.Key; !shrunk[id] {
+				shrunk[id] = true
+				printSchedule(seed, stream, tp, shrink(t, s, tp, ops, v), v)
+				break
+			}
+		}
 	}
 	tl.print(fmt.Sprintf("seed %d", seed))
 	return tl
@@ -167,16 +180,15 @@ func runSchedule(t *testing.T, s settings, tp topology, ops []op, name string) (
 	return h, e, vs
 }
 
-// report prints violations of known, withheld defects and returns the
-// others.
-func report(s settings, vs []violation) []violation {
+// report prints violations of known, withheld defects (the first of each
+// invariant not yet shown) and returns the others.
+func report(s settings, vs []violation, shown map[string]bool) []violation {
 	var failing []violation
-	seen := map[string]bool{}
 	for _, v := range vs {
 		if k, ok := s.knownFor(v.Invariant); ok {
-			if !seen[v.Invariant] {
+			if !shown[v.Invariant] {
 				fmt.Printf("campaign: known (issue %s, %s): %s\n", k.Issue, k.ID, v)
-				seen[v.Invariant] = true
+				shown[v.Invariant] = true
 			}
 			continue
 		}

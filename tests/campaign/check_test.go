@@ -5,6 +5,7 @@ package campaign
 import (
 	"fmt"
 	"net/http"
+	"regexp"
 	"slices"
 	"strings"
 
@@ -14,6 +15,8 @@ import (
 // violation is one broken invariant, with the evidence.
 type violation struct {
 	Invariant string
+	Key       string // what must recur for a re-run to count as reproducing (e.g. the header)
+	OTN       string // the order involved, if one: the shrinker focuses on it
 	Detail    string
 }
 
@@ -54,12 +57,13 @@ func collect(c *cluster, h *history) *evidence {
 	return e
 }
 
-// check runs every invariant; each returns its violations.
+// check runs every invariant, most severe first (the shrinker takes the
+// first); each returns its violations.
 func check(e *evidence) []violation {
 	var out []violation
 	for _, f := range []func(*evidence) []violation{
-		checkOnce, checkParams, checkSigned, checkHeaders, checkAcked, checkVerified,
-		checkRedelivered, checkAnswered, checkKey, checkRotation,
+		checkOnce, checkParams, checkSigned, checkKey, checkAcked, checkVerified,
+		checkRedelivered, checkAnswered, checkRotation, checkHeaders,
 	} {
 		out = append(out, f(e)...)
 	}
@@ -72,7 +76,7 @@ func checkOnce(e *evidence) []violation {
 	var out []violation
 	for _, a := range e.arrivals {
 		if a.Held || a.Respcd == "1102" {
-			out = append(out, violation{invOnce, fmt.Sprintf("%s %s reached QFPay again after QFPay had taken it (QFPay answered %q)", a.Path, a.OTN, a.Respcd)})
+			out = append(out, violation{Invariant: invOnce, OTN: a.OTN, Detail: fmt.Sprintf("%s %s reached QFPay again after QFPay had taken it (QFPay answered %q)", a.Path, a.OTN, a.Respcd)})
 		}
 	}
 	return out
@@ -91,7 +95,7 @@ func checkParams(e *evidence) []violation {
 	}
 	for _, tx := range e.ledger {
 		if amts, ok := sent[tx.OutTradeNo]; ok && !slices.Contains(amts, tx.Txamt) {
-			out = append(out, violation{invParams, fmt.Sprintf("%s charged txamt=%s, callers sent %v", tx.OutTradeNo, tx.Txamt, amts)})
+			out = append(out, violation{Invariant: invParams, OTN: tx.OutTradeNo, Detail: fmt.Sprintf("%s charged txamt=%s, callers sent %v", tx.OutTradeNo, tx.Txamt, amts)})
 		}
 	}
 	for _, c := range e.calls {
@@ -101,11 +105,11 @@ func checkParams(e *evidence) []violation {
 		i := slices.IndexFunc(e.ledger, func(tx qfpaytest.Transaction) bool { return tx.OutTradeNo == c.OTN })
 		switch {
 		case i < 0:
-			out = append(out, violation{invMatches, fmt.Sprintf("op #%d: %s answered 0000 for %s, which QFPay never took", c.Op, c.Path, c.OTN)})
+			out = append(out, violation{Invariant: invMatches, OTN: c.OTN, Detail: fmt.Sprintf("op #%d: %s answered 0000 for %s, which QFPay never took", c.Op, c.Path, c.OTN)})
 		case e.ledger[i].Respcd != "0000":
-			out = append(out, violation{invMatches, fmt.Sprintf("op #%d: 0000 for %s, QFPay holds it as %s", c.Op, c.OTN, e.ledger[i].Respcd)})
+			out = append(out, violation{Invariant: invMatches, OTN: c.OTN, Detail: fmt.Sprintf("op #%d: 0000 for %s, QFPay holds it as %s", c.Op, c.OTN, e.ledger[i].Respcd)})
 		case e.ledger[i].Txamt != c.Params.Get("txamt") || (c.Syssn != "" && c.Syssn != e.ledger[i].Syssn):
-			out = append(out, violation{invParams, fmt.Sprintf("op #%d: 0000 for %s txamt=%s to a caller that sent txamt=%s (QFPay: txamt=%s syssn=%s, answer syssn=%s)",
+			out = append(out, violation{Invariant: invParams, OTN: c.OTN, Detail: fmt.Sprintf("op #%d: 0000 for %s txamt=%s to a caller that sent txamt=%s (QFPay: txamt=%s syssn=%s, answer syssn=%s)",
 				c.Op, c.OTN, c.Txamt, c.Params.Get("txamt"), e.ledger[i].Txamt, e.ledger[i].Syssn, c.Syssn)})
 		}
 	}
@@ -118,11 +122,11 @@ func checkSigned(e *evidence) []violation {
 	var out []violation
 	for i, r := range e.requests {
 		if r.Header.Get("X-Qf-Appcode") != appCode || r.Header.Get("X-Qf-Sign") == "" {
-			out = append(out, violation{invSigned, fmt.Sprintf("request %d %s %s unsigned or without the app code", i, r.Method, r.Path)})
+			out = append(out, violation{Invariant: invSigned, Detail: fmt.Sprintf("request %d %s %s unsigned or without the app code", i, r.Method, r.Path)})
 			continue
 		}
 		if !slices.ContainsFunc(e.keys, func(k string) bool { return qfpaytest.VerifyRequest(r, k) == nil }) {
-			out = append(out, violation{invSigned, fmt.Sprintf("request %d %s %s: the signature matches no key QFPay issued", i, r.Method, r.Path)})
+			out = append(out, violation{Invariant: invSigned, Detail: fmt.Sprintf("request %d %s %s: the signature matches no key QFPay issued", i, r.Method, r.Path)})
 		}
 	}
 	return out
@@ -142,7 +146,7 @@ func checkHeaders(e *evidence) []violation {
 	}
 	var out []violation
 	for _, name := range sortedKeys(foreign) {
-		out = append(out, violation{invHeaders, fmt.Sprintf("%s reached QFPay on %d of %d requests", name, foreign[name], len(e.requests))})
+		out = append(out, violation{Invariant: invHeaders, Key: name, Detail: fmt.Sprintf("%s reached QFPay on %d of %d requests", name, foreign[name], len(e.requests))})
 	}
 	return out
 }
@@ -159,7 +163,7 @@ func checkAcked(e *evidence) []violation {
 			return r.Body == string(d.Body) && r.Verified == "1" && r.Status == 200 && strings.TrimSpace(r.Answer) == "SUCCESS"
 		})
 		if !ok {
-			out = append(out, violation{invAcked, fmt.Sprintf("%s notification %s (attempt %d) acknowledged to QFPay, but the application never answered SUCCESS to it (it answered: %s)",
+			out = append(out, violation{Invariant: invAcked, OTN: otnOf(string(d.Body)), Detail: fmt.Sprintf("%s notification %s (attempt %d) acknowledged to QFPay, but the application never answered SUCCESS to it (it answered: %s)",
 				d.NotifyType, d.Syssn, d.Attempt, answersTo(e.receipts, string(d.Body)))})
 		}
 	}
@@ -192,7 +196,7 @@ func checkVerified(e *evidence) []violation {
 	var out []violation
 	for _, r := range e.receipts {
 		if !sent[r.Body] || r.Verified != "1" {
-			out = append(out, violation{invVerified, fmt.Sprintf("the application got an unverified notification (verified=%q): %.120s", r.Verified, r.Body)})
+			out = append(out, violation{Invariant: invVerified, OTN: otnOf(r.Body), Detail: fmt.Sprintf("the application got an unverified notification (verified=%q): %.120s", r.Verified, r.Body)})
 		}
 	}
 	return out
@@ -205,7 +209,7 @@ func checkRedelivered(e *evidence) []violation {
 	for _, r := range e.receipts {
 		for _, x := range e.exchanges {
 			if x.Body == r.Body && x.Status == 200 && strings.TrimSpace(x.Answer) == "SUCCESS" && x.End.Before(r.Start) {
-				out = append(out, violation{invRedeliv, fmt.Sprintf("a notification reached the application %s after QFPay was told SUCCESS: %.80s", r.Start.Sub(x.End).Round(1e6), r.Body)})
+				out = append(out, violation{Invariant: invRedeliv, OTN: otnOf(r.Body), Detail: fmt.Sprintf("a notification reached the application %s after QFPay was told SUCCESS: %.80s", r.Start.Sub(x.End).Round(1e6), r.Body)})
 				break
 			}
 		}
@@ -221,9 +225,9 @@ func checkAnswered(e *evidence) []violation {
 		switch {
 		case c.Excused:
 		case c.Err != "":
-			out = append(out, violation{invAnswered, fmt.Sprintf("op #%d %s %s: no answer after %s: %s", c.Op, c.Path, c.OTN, c.Took.Round(1e6), c.Err)})
+			out = append(out, violation{Invariant: invAnswered, OTN: c.OTN, Detail: fmt.Sprintf("op #%d %s %s: no answer after %s: %s", c.Op, c.Path, c.OTN, c.Took.Round(1e6), c.Err)})
 		case c.Took > answerBound:
-			out = append(out, violation{invAnswered, fmt.Sprintf("op #%d %s %s: answered after %s (bound %s)", c.Op, c.Path, c.OTN, c.Took.Round(1e6), answerBound)})
+			out = append(out, violation{Invariant: invAnswered, OTN: c.OTN, Detail: fmt.Sprintf("op #%d %s %s: answered after %s (bound %s)", c.Op, c.Path, c.OTN, c.Took.Round(1e6), answerBound)})
 		}
 	}
 	return out
@@ -235,7 +239,7 @@ func checkKey(e *evidence) []violation {
 	for i, o := range e.outputs {
 		for _, s := range e.secrets {
 			if strings.Contains(o, s) {
-				out = append(out, violation{invKey, fmt.Sprintf("gateway %d's output contains a secret (%d bytes scanned)", i, len(o))})
+				out = append(out, violation{Invariant: invKey, Detail: fmt.Sprintf("gateway %d's output contains a secret (%d bytes scanned)", i, len(o))})
 			}
 		}
 	}
@@ -248,10 +252,20 @@ func checkRotation(e *evidence) []violation {
 	var out []violation
 	for _, c := range e.calls {
 		if c.Respcd == "1108" {
-			out = append(out, violation{invRotation, fmt.Sprintf("op #%d %s %s: the caller got 1108", c.Op, c.Path, c.OTN)})
+			out = append(out, violation{Invariant: invRotation, OTN: c.OTN, Detail: fmt.Sprintf("op #%d %s %s: the caller got 1108", c.Op, c.Path, c.OTN)})
 		}
 	}
 	return out
+}
+
+var otnRE = regexp.MustCompile(`"out_trade_no": ?"([^"]*)"`)
+
+// otnOf is a notification body's out_trade_no, or "".
+func otnOf(body string) string {
+	if m := otnRE.FindStringSubmatch(body); m != nil {
+		return m[1]
+	}
+	return ""
 }
 
 func sortedKeys(m map[string]int) []string {

@@ -76,7 +76,10 @@ func run(c *cluster, ops []op) *history {
 	h := &history{faults: map[string]int{}, ops: map[string]int{}}
 	sem := make(chan struct{}, 8)
 	var callers, healers sync.WaitGroup
+	start := time.Now()
 	for _, o := range ops {
+		// Ops keep their times when a shrunk schedule drops others.
+		time.Sleep(time.Until(start.Add(o.At)))
 		if isFault(o.Kind) {
 			h.count(h.faults, o.Kind)
 			inject(c, h, o, &healers)
@@ -88,7 +91,6 @@ func run(c *cluster, ops []op) *history {
 			sem <- struct{}{}
 			callers.Go(func() { defer func() { <-sem }(); perform(c, h, o) })
 		}
-		time.Sleep(o.Gap) // the schedule's pacing, not a wait for a signal
 	}
 	callers.Wait()
 	healers.Wait()

@@ -51,12 +51,12 @@ type op struct {
 	N       int           // burst size; refund: times sent
 	Idem    bool          // the caller adds an Idempotency-Key header
 	Dur     time.Duration // fault duration; QFPay delay
-	Gap     time.Duration // pause before the next op starts
+	At      time.Duration // when it starts, from the schedule's start
 }
 
 func (o op) String() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "#%d %s", o.Idx, o.Kind)
+	fmt.Fprintf(&b, "#%d +%s %s", o.Idx, o.At, o.Kind)
 	switch o.Kind {
 	case opPay, opDouble, opChanged, opQuery, opRenotify:
 		fmt.Fprintf(&b, " P%d", o.Order)
@@ -89,7 +89,6 @@ func (o op) String() string {
 	if !isFault(o.Kind) {
 		fmt.Fprintf(&b, " via gateway %d", o.Replica)
 	}
-	fmt.Fprintf(&b, " then %s", o.Gap)
 	return b.String()
 }
 
@@ -107,7 +106,7 @@ const scheduleOps = 60
 // generate is the schedule for seed on topo: deterministic in its inputs.
 func generate(seed, stream uint64, topo topology, s settings) []op {
 	g := &generator{r: rand.New(rand.NewPCG(seed, stream)), topo: topo, s: s}
-	rotated := false
+	rotated, at := false, time.Duration(0)
 	for i := range scheduleOps {
 		o := g.next()
 		if o.Kind == faultRotate {
@@ -118,13 +117,14 @@ func generate(seed, stream uint64, topo topology, s settings) []op {
 		}
 		o.Idx = i
 		o.Replica = g.r.IntN(max(topo.Replicas, 1))
-		o.Gap = time.Duration(g.r.IntN(60)) * time.Millisecond
+		o.At = at
+		at += time.Duration(g.r.IntN(60)) * time.Millisecond
 		g.ops = append(g.ops, o)
 	}
 	if rotated { // Vault down during a rotation makes 1108 legitimate
 		for i, o := range g.ops {
 			if o.Kind == faultVault {
-				g.ops[i] = op{Idx: o.Idx, Kind: opQuery, Order: o.Order, Replica: o.Replica, Gap: o.Gap}
+				g.ops[i] = op{Idx: o.Idx, Kind: opQuery, Order: o.Order, Replica: o.Replica, At: o.At}
 			}
 		}
 	}
@@ -168,7 +168,7 @@ func (g *generator) next() op {
 				modes = append(modes, appFail)
 			}
 			return op{Kind: faultApp, Fault: modes[g.r.IntN(len(modes))], Dur: g.dur(200, 2000)}
-		case n < 98 && g.s.feature(g.topo.Name, featRotate):
+		case n < 98:
 			return op{Kind: faultRotate}
 		}
 	}

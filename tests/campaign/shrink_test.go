@@ -17,20 +17,26 @@ const (
 	shrinkTime = 90 * time.Second
 )
 
-// shrink drops chunks of ops (halves, quarters, ...) while the schedule
-// still breaks invariant inv when re-run, within shrinkRuns and
-// shrinkTime. Interleavings vary between runs, so a step that does not
-// reproduce keeps its chunk: the result may not be the smallest, but it
-// always reproduced.
-func shrink(t *testing.T, s settings, tp topology, ops []op, inv string) []op {
+// shrink first keeps only the faults and the ops of the order the
+// violation names, then drops chunks of ops (halves, quarters, ...) while
+// the schedule still breaks v's invariant when re-run, within shrinkRuns
+// and shrinkTime. Ops keep their start times, and interleavings vary
+// between runs, so a step that does not reproduce keeps its chunk: the
+// result may not be the smallest, but it reproduced.
+func shrink(t *testing.T, s settings, tp topology, ops []op, v violation) []op {
 	cur := ops
 	runs, deadline := 0, time.Now().Add(shrinkTime)
 	budget := func() bool { return runs < shrinkRuns && time.Now().Before(deadline) }
+	try := func(cand []op) bool {
+		runs++
+		return len(cand) > 0 && len(cand) < len(cur) && reproduces(t, s, tp, cand, v, fmt.Sprintf("shrink-%s-%d", tp.Name, runs))
+	}
+	if focus := focused(ops, v.OTN); len(focus) < len(ops) && try(focus) {
+		cur = focus
+	}
 	for chunk := len(cur) / 2; chunk >= 1 && budget(); chunk /= 2 {
 		for start := 0; start < len(cur) && budget(); {
-			cand := slices.Concat(cur[:start], cur[min(start+chunk, len(cur)):])
-			runs++
-			if len(cand) > 0 && reproduces(t, s, tp, cand, inv, fmt.Sprintf("shrink-%s-%d", tp.Name, runs)) {
+			if cand := slices.Concat(cur[:start], cur[min(start+chunk, len(cur)):]); try(cand) {
 				cur = cand
 			} else {
 				start += chunk
@@ -41,9 +47,27 @@ func shrink(t *testing.T, s settings, tp topology, ops []op, inv string) []op {
 	return cur
 }
 
-func reproduces(t *testing.T, s settings, tp topology, ops []op, inv, name string) bool {
+// focused keeps the faults and the ops on the order numbered out (a
+// payment CP-n, or a refund CR-i and its payment).
+func focused(ops []op, out string) []op {
+	order := -1
+	var n int
+	if _, err := fmt.Sscanf(out, "CP-%d", &n); err == nil {
+		order = n
+	} else if _, err := fmt.Sscanf(out, "CR-%d", &n); err == nil {
+		if i := slices.IndexFunc(ops, func(o op) bool { return o.Idx == n }); i >= 0 {
+			order = ops[i].Order
+		}
+	}
+	if order < 0 {
+		return ops
+	}
+	return slices.DeleteFunc(slices.Clone(ops), func(o op) bool { return !isFault(o.Kind) && o.Order != order })
+}
+
+func reproduces(t *testing.T, s settings, tp topology, ops []op, v violation, name string) bool {
 	_, _, vs := runSchedule(t, s, tp, ops, name)
-	return slices.ContainsFunc(vs, func(v violation) bool { return v.Invariant == inv })
+	return slices.ContainsFunc(vs, func(w violation) bool { return w.Invariant == v.Invariant && w.Key == v.Key })
 }
 
 // replay runs one schedule: "topology:seed:schedule[:idx,idx,...]".
@@ -77,7 +101,7 @@ func replay(t *testing.T, s settings, topos []topology, spec string) {
 	var tl tally
 	tl.init()
 	tl.record(topos[i].Name, h, e, vs)
-	tl.failing = len(report(s, vs))
+	tl.failing = len(report(s, vs, map[string]bool{}))
 	for _, v := range vs {
 		fmt.Printf("campaign: %s\n", v)
 	}

@@ -1,0 +1,173 @@
+//go:build campaign
+
+package campaign
+
+import (
+	"crypto/md5"
+	"encoding/hex"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/qfsign/qfsign/qfpaytest"
+)
+
+// signedRequest is a payment as a correct gateway would send it.
+func signedRequest(form url.Values, key string) qfpaytest.Request {
+	keys := make([]string, 0, len(form))
+	for k := range form {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	var b strings.Builder
+	for i, k := range keys {
+		if i > 0 {
+			b.WriteByte('&')
+		}
+		b.WriteString(k + "=" + form.Get(k))
+	}
+	sum := md5.Sum([]byte(b.String() + key))
+	h := http.Header{}
+	h.Set("X-QF-APPCODE", appCode)
+	h.Set("X-QF-SIGN", strings.ToUpper(hex.EncodeToString(sum[:])))
+	h.Set("Content-Type", "application/x-www-form-urlencoded")
+	return qfpaytest.Request{Method: http.MethodPost, Path: "/trade/v1/payment", Header: h, Body: []byte(form.Encode())}
+}
+
+// cleanEvidence is one payment, its notification acknowledged after the
+// application said SUCCESS: no invariant is broken.
+func cleanEvidence() *evidence {
+	form := url.Values{"txamt": {"100"}, "txcurrcd": {"HKD"}, "pay_type": {"801512"}, "out_trade_no": {"CP-0"}}
+	body := `{"out_trade_no": "CP-0", "syssn": "S1", "notify_type": "payment"}`
+	t0 := time.Now()
+	return &evidence{
+		ledger:     []qfpaytest.Transaction{{OrderType: "payment", OutTradeNo: "CP-0", Syssn: "S1", Txamt: "100", Respcd: "0000"}},
+		requests:   []qfpaytest.Request{signedRequest(form, "K1")},
+		arrivals:   []arrival{{Path: "/trade/v1/payment", OTN: "CP-0", Respcd: "0000"}},
+		deliveries: []qfpaytest.Delivery{{Syssn: "S1", NotifyType: "payment", Attempt: 1, Body: []byte(body), Status: 200, Answer: "SUCCESS", Acked: true}},
+		exchanges:  []notifyExchange{{Body: body, Start: t0, End: t0.Add(2 * time.Millisecond), Status: 200, Answer: "SUCCESS"}},
+		receipts:   []receipt{{Body: body, Verified: "1", Start: t0.Add(time.Millisecond), Status: 200, Answer: "SUCCESS"}},
+		calls:      []call{{Path: "/trade/v1/payment", OTN: "CP-0", Params: form, Took: time.Second, Status: 200, Respcd: "0000", Syssn: "S1", Txamt: "100"}},
+		keys:       []string{"K1"},
+		secrets:    []string{"K1", "TOKEN"},
+		outputs:    []string{`{"msg":"transaction","kid":"sha256:ab/v1"}`},
+		headers:    map[string]int{},
+	}
+}
+
+// TestCheckerCatches: each invariant fails on evidence that breaks it,
+// and nothing fails on clean evidence.
+func TestCheckerCatches(t *testing.T) {
+	if vs := check(cleanEvidence()); len(vs) != 0 {
+		t.Fatalf("clean evidence: %v", vs)
+	}
+	tests := []struct {
+		name   string
+		inv    string
+		mutate func(e *evidence)
+	}{
+		{"resent after QFPay took it", invOnce, func(e *evidence) { e.arrivals = append(e.arrivals, arrival{OTN: "CP-0", Held: true, Respcd: "1102"}) }},
+		{"charged with an amount nobody sent", invParams, func(e *evidence) { e.ledger[0].Txamt = "999" }},
+		{"0000 for an order QFPay never took", invMatches, func(e *evidence) { e.ledger = nil }},
+		{"0000 for a pending order", invMatches, func(e *evidence) { e.ledger[0].Respcd = "1143" }},
+		{"unsigned", invSigned, func(e *evidence) { e.requests[0].Header.Del("X-Qf-Sign") }},
+		{"signed with a key QFPay never issued", invSigned, func(e *evidence) { e.keys = []string{"K2"} }},
+		{"a caller header", invHeaders, func(e *evidence) { e.requests[0].Header.Set("Idempotency-Key", "x") }},
+		{"acked after the app said FAIL", invAcked, func(e *evidence) { e.receipts[0].Answer = "FAIL" }},
+		{"acked without reaching the app", invAcked, func(e *evidence) { e.receipts = nil }},
+		{"the app got a forged body", invVerified, func(e *evidence) { e.receipts[0].Body = `{"syssn": "FORGED"}` }},
+		{"the app got it unmarked", invVerified, func(e *evidence) { e.receipts[0].Verified = "" }},
+		{"redelivered after ack", invRedeliv, func(e *evidence) {
+			e.receipts = append(e.receipts, receipt{Body: e.receipts[0].Body, Verified: "1", Start: e.exchanges[0].End.Add(time.Second), Status: 200, Answer: "SUCCESS"})
+		}},
+		{"no answer", invAnswered, func(e *evidence) { e.calls[0].Err = "EOF" }},
+		{"late answer", invAnswered, func(e *evidence) { e.calls[0].Took = answerBound + time.Second }},
+		{"key in the output", invKey, func(e *evidence) { e.outputs[0] += "K1" }},
+		{"Vault token in the output", invKey, func(e *evidence) { e.outputs[0] += "TOKEN" }},
+		{"1108 to a caller", invRotation, func(e *evidence) { e.calls[0].Respcd = "1108" }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := cleanEvidence()
+			tt.mutate(e)
+			vs := check(e)
+			if !slices.ContainsFunc(vs, func(v violation) bool { return v.Invariant == tt.inv }) {
+				t.Fatalf("want a %s violation, got %v", tt.inv, vs)
+			}
+		})
+	}
+	// A killed gateway owes no answer.
+	e := cleanEvidence()
+	e.calls[0].Err, e.calls[0].Excused = "connection reset", true
+	if vs := check(e); len(vs) != 0 {
+		t.Fatalf("excused call: %v", vs)
+	}
+}
+
+func TestFocusedKeepsFaultsAndTheOrder(t *testing.T) {
+	ops := []op{
+		{Idx: 0, Kind: opPay, Order: 0}, {Idx: 1, Kind: opPay, Order: 1}, {Idx: 2, Kind: faultKill},
+		{Idx: 3, Kind: opDouble, Order: 0}, {Idx: 4, Kind: opRefund, Order: 1}, {Idx: 5, Kind: faultVault},
+	}
+	idx := func(ops []op) (out []int) {
+		for _, o := range ops {
+			out = append(out, o.Idx)
+		}
+		return out
+	}
+	for _, tt := range []struct {
+		otn  string
+		want []int
+	}{
+		{"CP-0", []int{0, 2, 3, 5}},
+		{"CR-4", []int{1, 2, 4, 5}},
+		{"", []int{0, 1, 2, 3, 4, 5}},
+	} {
+		if got := idx(focused(ops, tt.otn)); !slices.Equal(got, tt.want) {
+			t.Errorf("focused(%q) = %v, want %v", tt.otn, got, tt.want)
+		}
+	}
+}
+
+func TestGenerateIsDeterministicAndHonoursKnown(t *testing.T) {
+	redis := topologies[1]
+	a, b := generate(5, 3, redis, settings{known: map[string]bool{}}), generate(5, 3, redis, settings{known: map[string]bool{}})
+	if len(a) != scheduleOps || !slices.Equal(a, b) {
+		t.Fatal("the same seed and stream gave different schedules")
+	}
+	all, _ := parseKnown("all")
+	withheld, enabled := map[string]int{}, map[string]int{}
+	for stream := range uint64(20) {
+		for _, o := range generate(9, stream, redis, settings{known: map[string]bool{}}) {
+			withheld[o.Kind]++
+			if o.Idem {
+				withheld["idem"]++
+			}
+			if o.Kind == faultApp && o.Fault == appFail {
+				withheld["app-fail"]++
+			}
+		}
+		for _, o := range generate(9, stream, redis, settings{known: all}) {
+			enabled[o.Kind]++
+			if o.Idem {
+				enabled["idem"]++
+			}
+		}
+	}
+	for _, f := range []string{"idem", "app-fail"} {
+		if withheld[f] != 0 {
+			t.Errorf("%s generated while its known violation is withheld", f)
+		}
+	}
+	for _, f := range []string{faultRotate, "idem", faultKill, faultRedis, opBurst, opRefund} {
+		if enabled[f] == 0 {
+			t.Errorf("%s never generated in 20 schedules", f)
+		}
+	}
+	if _, err := parseKnown("no-such"); err == nil {
+		t.Error("an unknown id is accepted")
+	}
+}
