@@ -140,16 +140,16 @@ func runSeed(t *testing.T, s settings, topos []topology, seed uint64, d time.Dur
 			continue
 		}
 		tl.failing += len(failing)
-		for i, v := range failing {
-			if i == 5 {
-				fmt.Printf("campaign: ... and %d more in this schedule\n", len(failing)-i)
-				break
+		printed := map[string]int{}
+		for _, v := range failing {
+			if printed[v.Invariant]++; printed[v.Invariant] <= 2 {
+				fmt.Printf("campaign: VIOLATION seed %d schedule %d topology %s: %s\n", seed, stream, tp.Name, v)
 			}
-			fmt.Printf("campaign: VIOLATION seed %d schedule %d topology %s: %s\n", seed, stream, tp.Name, v)
 		}
+		fmt.Printf("campaign: schedule %d: %d violations %s\n", stream, len(failing), fmtCounts(printed))
 		// Shrink the most severe violation not shrunk yet in this seed.
 		for _, v := range failing {
-			if id := tp.Name + "/" + v.Invariant + "/" + v.Key; !shrunk[id] {
+			if id := tp.Name + "/" + v.Invariant; !shrunk[id] {
 				shrunk[id] = true
 				printSchedule(seed, stream, tp, shrink(t, s, tp, ops, v), v)
 				break

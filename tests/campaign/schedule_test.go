@@ -106,19 +106,24 @@ const scheduleOps = 60
 // generate is the schedule for seed on topo: deterministic in its inputs.
 func generate(seed, stream uint64, topo topology, s settings) []op {
 	g := &generator{r: rand.New(rand.NewPCG(seed, stream)), topo: topo, s: s}
-	rotated, at := false, time.Duration(0)
+	rotated, storm, at := false, 0, time.Duration(0)
 	for i := range scheduleOps {
 		o := g.next()
-		if o.Kind == faultRotate {
-			if rotated {
-				o = g.pay()
-			}
-			rotated = true
+		gap := time.Duration(g.r.IntN(60)) * time.Millisecond
+		switch {
+		case storm > 0: // right after a rotation: payments at once, so 1108s coincide
+			o, gap = g.pay(), time.Duration(g.r.IntN(3))*time.Millisecond
+			o.Fault, o.Detail, o.Dur = "", "", 0
+			storm--
+		case o.Kind == faultRotate && rotated:
+			o = g.pay()
+		case o.Kind == faultRotate:
+			rotated, storm = true, 4+g.r.IntN(5)
 		}
 		o.Idx = i
 		o.Replica = g.r.IntN(max(topo.Replicas, 1))
 		o.At = at
-		at += time.Duration(g.r.IntN(60)) * time.Millisecond
+		at += gap
 		g.ops = append(g.ops, o)
 	}
 	if rotated { // Vault down during a rotation makes 1108 legitimate
