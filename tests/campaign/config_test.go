@@ -34,9 +34,9 @@ var topologies = []topology{
 // Generator features: each can be switched off for a topology by a known
 // violation that is not enabled.
 const (
-	featKill   = "kill"     // kill -9 of a gateway, then a restart
-	featIdem   = "idem"     // callers sending an Idempotency-Key header
-	featAppOK  = "app-fail" // the application answering 200 FAIL
+	featKill  = "kill"     // kill -9 of a gateway, then a restart
+	featIdem  = "idem"     // callers sending an Idempotency-Key header
+	featAppFail = "app-fail" // the application answering 200 FAIL
 )
 
 // Invariants, by name (check_test.go).
@@ -74,7 +74,7 @@ var knownViolations = []knownViolation{
 		Summary: "concurrent 1108s after a key rotation: a caller gets 1108 (rotations always run; only this invariant waits)"},
 	{ID: "memory-restart", Issue: "14", Topology: "memory", Feature: featKill,
 		Summary: "the memory store forgets orders and acknowledgements at kill -9: payments resent, notifications redelivered"},
-	{ID: "app-fail-ack", Issue: "12", Feature: featAppOK, Invariant: invAcked,
+	{ID: "app-fail-ack", Issue: "12", Feature: featAppFail, Invariant: invAcked,
 		Summary: "the application answering 200 FAIL is taken as an acknowledgement: QFPay stops retrying"},
 }
 

@@ -169,7 +169,7 @@ func (g *generator) next() op {
 			return op{Kind: faultVault, Dur: g.dur(300, 2500)}
 		case n < 95:
 			modes := []string{app500, appHang}
-			if g.s.feature(g.topo.Name, featAppOK) {
+			if g.s.feature(g.topo.Name, featAppFail) {
 				modes = append(modes, appFail)
 			}
 			return op{Kind: faultApp, Fault: modes[g.r.IntN(len(modes))], Dur: g.dur(200, 2000)}
