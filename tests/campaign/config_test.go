@@ -34,8 +34,8 @@ var topologies = []topology{
 // Generator features: each can be switched off for a topology by a known
 // violation that is not enabled.
 const (
-	featKill  = "kill"     // kill -9 of a gateway, then a restart
-	featIdem  = "idem"     // callers sending an Idempotency-Key header
+	featKill    = "kill"     // kill -9 of a gateway, then a restart
+	featIdem    = "idem"     // callers sending an Idempotency-Key header
 	featAppFail = "app-fail" // the application answering 200 FAIL
 )
 
