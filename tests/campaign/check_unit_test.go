@@ -83,6 +83,7 @@ func TestCheckerCatches(t *testing.T) {
 		{"redelivered after ack", invRedeliv, func(e *evidence) {
 			e.receipts = append(e.receipts, receipt{Body: e.receipts[0].Body, Verified: "1", Start: e.exchanges[0].End.Add(time.Second), Status: 200, Answer: "SUCCESS"})
 		}},
+		{"never acknowledged", invDelivers, func(e *evidence) { e.deliveries[0].Acked = false }},
 		{"no answer", invAnswered, func(e *evidence) { e.calls[0].Err = "EOF" }},
 		{"late answer", invAnswered, func(e *evidence) { e.calls[0].Took = answerBound + time.Second }},
 		{"key in the output", invKey, func(e *evidence) { e.outputs[0] += "K1" }},
@@ -99,8 +100,14 @@ func TestCheckerCatches(t *testing.T) {
 			}
 		})
 	}
-	// A killed gateway owes no answer.
+	// A claim left by a killed replica delays a notification by design.
 	e := cleanEvidence()
+	e.deliveries[0].Acked, e.deliveries[0].Status, e.deliveries[0].Answer = false, 409, `{"rule":"in_progress"}`
+	if vs := check(e); len(vs) != 0 {
+		t.Fatalf("in-flight claim: %v", vs)
+	}
+	// A killed gateway owes no answer.
+	e = cleanEvidence()
 	e.calls[0].Err, e.calls[0].Excused = "connection reset", true
 	if vs := check(e); len(vs) != 0 {
 		t.Fatalf("excused call: %v", vs)

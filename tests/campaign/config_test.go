@@ -48,6 +48,7 @@ const (
 	invAcked    = "acked"     // QFPay acknowledged => the app got it verified and said SUCCESS
 	invVerified = "verified"  // the app gets only notifications QFPay sent, marked verified
 	invRedeliv  = "redeliver" // no notification reaches the app again after QFPay was told SUCCESS
+	invDelivers = "delivered" // once faults heal, every 0000 payment and refund is notified and acknowledged
 	invAnswered = "answered"  // every caller answered, within the bound
 	invMatches  = "matches"   // every 0000 for a payment or refund matches the ledger
 	invKey      = "key"       // no key or Vault token in any gateway output

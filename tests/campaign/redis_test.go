@@ -30,6 +30,14 @@ type redisServer struct {
 	cmd *exec.Cmd
 }
 
+// quiet drops go-redis's own log lines (dial failures while Redis is
+// starting are expected here).
+type quiet struct{}
+
+func (quiet) Printf(context.Context, string, ...any) {}
+
+func init() { redis.SetLogger(quiet{}) }
+
 func startRedis(t testing.TB, dir string) *redisServer {
 	t.Helper()
 	if _, err := exec.LookPath("redis-server"); err != nil {

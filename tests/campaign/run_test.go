@@ -3,6 +3,7 @@
 package campaign
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -95,7 +96,46 @@ func run(c *cluster, ops []op) *history {
 	callers.Wait()
 	healers.Wait()
 	h.fail(c.heal())
+	settle(c, settleTime)
 	return h
+}
+
+// settleTime bounds the wait for notifications once every fault healed.
+const settleTime = 8 * time.Second
+
+// settle has QFPay send every unacknowledged notification of a successful
+// payment or refund once more, as its retries would, and waits until each
+// is acknowledged or within has passed.
+func settle(c *cluster, within time.Duration) {
+	ctx, cancel := context.WithTimeout(context.Background(), within)
+	defer cancel()
+	d := c.qf.double
+	ds := d.Deliveries()
+	for _, sn := range unacked(d, ds) {
+		_ = d.Notify(appCode, sn[0], sn[1])
+	}
+	for len(unacked(d, ds)) > 0 {
+		var err error
+		if ds, err = d.WaitDeliveries(ctx, len(ds)+1); err != nil {
+			return
+		}
+	}
+}
+
+// unacked lists (syssn, notify type) of successful payments and refunds
+// without an acknowledged delivery in ds.
+func unacked(d *qfpaytest.Server, ds []qfpaytest.Delivery) [][2]string {
+	acked := map[string]bool{}
+	for _, x := range ds {
+		acked[x.Syssn] = acked[x.Syssn] || x.Acked
+	}
+	var out [][2]string
+	for _, tx := range d.Transactions() {
+		if tx.Respcd == "0000" && !acked[tx.Syssn] {
+			out = append(out, [2]string{tx.Syssn, tx.OrderType})
+		}
+	}
+	return out
 }
 
 func isFault(kind string) bool {

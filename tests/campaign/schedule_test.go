@@ -83,10 +83,10 @@ func (o op) String() string {
 			fmt.Fprintf(&b, " after %s", o.Dur)
 		}
 	}
-	if o.Idem {
+	if o.Idem && o.Kind != opRenotify && o.Kind != opForged {
 		b.WriteString(" +Idempotency-Key")
 	}
-	if !isFault(o.Kind) {
+	if !isFault(o.Kind) && o.Kind != opRenotify {
 		fmt.Fprintf(&b, " via gateway %d", o.Replica)
 	}
 	return b.String()

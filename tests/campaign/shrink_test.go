@@ -120,6 +120,7 @@ type tally struct {
 	headers   map[string]int
 	byInv     map[string]int
 	failing   int
+	slowest   time.Duration // the longest a caller waited for an answer
 }
 
 func (tl *tally) init() {
@@ -135,6 +136,9 @@ func (tl *tally) record(topo string, h *history, e *evidence, vs []violation) {
 	for _, v := range vs {
 		tl.byInv[v.Invariant]++
 	}
+	for _, c := range h.calls {
+		tl.slowest = max(tl.slowest, c.Took)
+	}
 	tl.ops["caller requests"] += len(h.calls)
 	tl.ops["QFPay requests"] += len(e.requests)
 	tl.ops["notification attempts"] += len(e.deliveries)
@@ -147,6 +151,7 @@ func (tl *tally) add(o tally) {
 	}
 	tl.schedules += o.schedules
 	tl.failing += o.failing
+	tl.slowest = max(tl.slowest, o.slowest)
 	addAll(tl.perTopo, o.perTopo)
 	addAll(tl.ops, o.ops)
 	addAll(tl.faults, o.faults)
@@ -162,7 +167,7 @@ func addAll(dst, src map[string]int) {
 
 func (tl *tally) print(label string) {
 	fmt.Printf("campaign: %s: %d schedules %s\n", label, tl.schedules, fmtCounts(tl.perTopo))
-	fmt.Printf("campaign: %s: operations %s\n", label, fmtCounts(tl.ops))
+	fmt.Printf("campaign: %s: operations %s; slowest answer %s (bound %s)\n", label, fmtCounts(tl.ops), tl.slowest.Round(time.Millisecond), answerBound)
 	fmt.Printf("campaign: %s: faults injected %s\n", label, fmtCounts(tl.faults))
 	fmt.Printf("campaign: %s: headers seen at QFPay %s\n", label, fmtCounts(tl.headers))
 	fmt.Printf("campaign: %s: violations by invariant %s (%d failing)\n", label, fmtCounts(tl.byInv), tl.failing)
