@@ -17,6 +17,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -59,11 +60,50 @@ func randomSeed() uint64 {
 	return binary.LittleEndian.Uint64(b[:]) >> 1 // fits a signed int: easy to paste
 }
 
+var (
+	buildOnce sync.Once
+	buildErr  error
+)
+
+// buildBinary builds cmd/qfsign once per test binary, into a directory
+// removed when the process ends (TestMain).
 func buildBinary(t *testing.T) {
-	dir := t.TempDir()
-	binPath = filepath.Join(dir, "qfsign")
-	if out, err := exec.Command("go", "build", "-o", binPath, "../../cmd/qfsign").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "qfsign-campaign-")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		binDir, binPath = dir, filepath.Join(dir, "qfsign")
+		if out, err := exec.Command("go", "build", "-o", binPath, "../../cmd/qfsign").CombinedOutput(); err != nil {
+			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+}
+
+var binDir string
+
+func TestMain(m *testing.M) {
+	flag.Parse()
+	code := m.Run()
+	if binDir != "" {
+		os.RemoveAll(binDir)
+	}
+	os.Exit(code)
+}
+
+// TestTopologyProbe: the probe that decides which topologies run accepts
+// a store the binary has and refuses one it has not.
+func TestTopologyProbe(t *testing.T) {
+	buildBinary(t)
+	if !probeStore(t, "store memory") {
+		t.Error("the probe refuses store memory")
+	}
+	if probeStore(t, "store no-such-store") {
+		t.Error("the probe accepts an unknown store")
 	}
 }
 

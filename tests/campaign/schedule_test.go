@@ -43,12 +43,12 @@ const (
 type op struct {
 	Idx     int // position in the generated schedule
 	Kind    string
-	Order   int    // the payment's number: out_trade_no <prefix>-P<Order>
-	Amount  int    // txamt
-	Fault   string // QFPay fault for opPay; garbage kind; app mode
-	Detail  string // garbage kind, pending final respcd, 5xx status
-	Replica int
-	N       int           // burst size; refund: times sent
+	Order   int           // the payment's number: out_trade_no CP-<Order>
+	Amount  int           // txamt
+	Fault   string        // opPay: the QFPay fault (qf*); faultApp: the app's mode
+	Detail  string        // garbage kind, pending final respcd, 5xx status
+	Replica int           // the gateway a caller uses, or the one killed
+	N       int           // burst size; refund: times sent; pending: queries before final
 	Idem    bool          // the caller adds an Idempotency-Key header
 	Dur     time.Duration // fault duration; QFPay delay
 	At      time.Duration // when it starts, from the schedule's start
