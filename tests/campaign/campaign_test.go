@@ -191,7 +191,7 @@ func runSeed(t *testing.T, s settings, topos []topology, seed uint64, d time.Dur
 		for _, v := range failing {
 			if id := tp.Name + "/" + v.Invariant; !shrunk[id] {
 				shrunk[id] = true
-				printSchedule(seed, stream, tp, shrink(t, s, tp, ops, v), v)
+				printSchedule(s, seed, stream, tp, shrink(t, s, tp, ops, v), v)
 				break
 			}
 		}
@@ -237,7 +237,7 @@ func report(s settings, vs []violation, shown map[string]bool) []violation {
 	return failing
 }
 
-func printSchedule(seed, stream uint64, tp topology, ops []op, v violation) {
+func printSchedule(s settings, seed, stream uint64, tp topology, ops []op, v violation) {
 	idx := make([]string, len(ops))
 	for i, o := range ops {
 		idx[i] = strconv.Itoa(o.Idx)
@@ -246,6 +246,10 @@ func printSchedule(seed, stream uint64, tp topology, ops []op, v violation) {
 	for _, o := range ops {
 		fmt.Printf("    %s\n", o)
 	}
-	fmt.Printf("  replay: QFSIGN_CAMPAIGN_REPLAY=%s:%d:%d:%s go test -tags campaign -run TestCampaign -v ./tests/campaign\n",
-		tp.Name, seed, stream, strings.Join(idx, ","))
+	known := ""
+	if s.raw != "" {
+		known = "QFSIGN_CAMPAIGN_KNOWN=" + s.raw + " "
+	}
+	fmt.Printf("  replay: %sQFSIGN_CAMPAIGN_REPLAY=%s:%d:%d:%s go test -tags campaign -run TestCampaign -v ./tests/campaign\n",
+		known, tp.Name, seed, stream, strings.Join(idx, ","))
 }

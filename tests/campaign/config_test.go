@@ -82,6 +82,7 @@ var knownViolations = []knownViolation{
 // settings are one campaign's knobs, from flags and the environment.
 type settings struct {
 	known map[string]bool // enabled known violations
+	raw   string          // QFSIGN_CAMPAIGN_KNOWN as given: schedules depend on it
 }
 
 // parseKnown reads QFSIGN_CAMPAIGN_KNOWN: "all", or ids separated by commas.
@@ -105,8 +106,9 @@ func parseKnown(v string) (map[string]bool, error) {
 }
 
 func loadSettings() (settings, error) {
-	known, err := parseKnown(os.Getenv("QFSIGN_CAMPAIGN_KNOWN"))
-	return settings{known: known}, err
+	raw := os.Getenv("QFSIGN_CAMPAIGN_KNOWN")
+	known, err := parseKnown(raw)
+	return settings{known: known, raw: raw}, err
 }
 
 // feature reports whether the generator may use f on topology topo.
