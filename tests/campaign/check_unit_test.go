@@ -169,7 +169,16 @@ func TestGenerateIsDeterministicAndHonoursKnown(t *testing.T) {
 			t.Errorf("%s generated while its known violation is withheld", f)
 		}
 	}
-	for _, f := range []string{faultRotate, "idem", faultKill, faultRedis, opBurst, opRefund} {
+	for stream := range uint64(20) {
+		kinds := map[string]int{}
+		for _, o := range generate(9, stream, redis, settings{known: all}) {
+			kinds[o.Kind]++
+		}
+		if kinds[faultRotate] > 1 || (kinds[faultRotate] > 0 && kinds[faultVault] > 0) {
+			t.Errorf("schedule %d: %d rotations, %d Vault outages", stream, kinds[faultRotate], kinds[faultVault])
+		}
+	}
+	for _, f := range []string{faultRotate, faultVault, "idem", faultKill, faultRedis, opBurst, opRefund} {
 		if enabled[f] == 0 {
 			t.Errorf("%s never generated in 20 schedules", f)
 		}

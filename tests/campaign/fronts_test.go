@@ -56,12 +56,16 @@ func (f *qfpayFront) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if unique && a.OTN != "" {
 		a.Held = f.double.Holds(appCode, a.OTN)
 	}
+	// Recorded before QFPay answers: an arrival still hanging when the
+	// schedule ends is evidence too.
 	f.mu.Lock()
 	kind := ""
 	if unique {
 		kind = f.garbage[a.OTN]
 		delete(f.garbage, a.OTN)
 	}
+	i := len(f.arrivals)
+	f.arrivals = append(f.arrivals, a)
 	f.mu.Unlock()
 	cw := &captureWriter{ResponseWriter: w}
 	if kind != "" {
@@ -73,11 +77,10 @@ func (f *qfpayFront) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		f.double.ServeHTTP(cw, r)
 	}
 	if m := respcdRE.FindSubmatch(cw.buf.Bytes()); m != nil {
-		a.Respcd = string(m[1])
+		f.mu.Lock()
+		f.arrivals[i].Respcd = string(m[1])
+		f.mu.Unlock()
 	}
-	f.mu.Lock()
-	f.arrivals = append(f.arrivals, a)
-	f.mu.Unlock()
 }
 
 // garbageKinds are answers a broken proxy or a cut connection leaves
