@@ -42,6 +42,7 @@ type cluster struct {
 	app    *application
 	vault  *testvault.Env
 	redis  *redisServer
+	ha     *redisHA
 
 	mu       sync.Mutex
 	keys     []string // every client_key QFPay has issued, oldest first
@@ -71,7 +72,10 @@ func startCluster(t testing.TB, bin string, topo topology) *cluster {
 	c.vault = testvault.Start(t)
 	c.vault.Put(t, secretPath, map[string]any{"app_code": appCode, "client_key": c.keys[0]})
 	if topo.Redis {
-		c.redis = startRedis(t, filepath.Join(c.dir, "redis"))
+		c.redis = startRedis(t, filepath.Join(c.dir, "redis"), "")
+	}
+	if topo.Failover {
+		c.ha = startRedisHA(t, filepath.Join(c.dir, "redis-ha"))
 	}
 	for i := range topo.Replicas {
 		g := &gatewayProc{idx: i, listen: fmt.Sprintf("127.0.0.1:%d", testredis.FreePort(t)), out: new(syncBuffer)}
@@ -226,6 +230,9 @@ func (c *cluster) heal() error {
 	}
 	if c.redis != nil && c.redis.down() {
 		errs = append(errs, c.redis.start())
+	}
+	if c.ha != nil {
+		errs = append(errs, c.ha.rejoin())
 	}
 	c.vault.SetDown(false)
 	c.app.setMode(appSuccess)

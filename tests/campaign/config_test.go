@@ -17,7 +17,8 @@ type topology struct {
 	Store    func(c *cluster) string // the qfpay app's store line; "" = the binary's default
 	Replicas int
 	Probe    string // store line to validate before running, "" = none
-	Redis    bool   // start a Redis server (and allow Redis faults)
+	Redis    bool   // start a Redis server (and allow Redis kills)
+	Failover bool   // start a Redis primary and replica (and allow failovers)
 }
 
 // topologies is the table the campaign runs through. `file` is the durable
@@ -28,6 +29,9 @@ var topologies = []topology{
 	{Name: "redis-2-replicas", Store: func(c *cluster) string {
 		return fmt.Sprintf("store redis %s {\n\t\t\tprefix qfsign-campaign:\n\t\t}", c.redis.addr)
 	}, Replicas: 2, Redis: true},
+	{Name: "redis-failover", Store: func(c *cluster) string {
+		return fmt.Sprintf("store redis %s {\n\t\t\tprefix qfsign-campaign:\n\t\t}", c.ha.addr)
+	}, Replicas: 2, Failover: true},
 	{Name: "file", Store: func(*cluster) string { return "" }, Replicas: 1, Probe: "store file"},
 }
 

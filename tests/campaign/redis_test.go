@@ -5,6 +5,7 @@ package campaign
 import (
 	"context"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"strconv"
@@ -22,9 +23,10 @@ import (
 // production Redis would (append-only file, fsync on every write), so a
 // kill tests the gateway rather than Redis losing its data.
 type redisServer struct {
-	addr string
-	port int
-	dir  string
+	addr      string
+	port      int
+	dir       string
+	replicaOf string // "host:port" to start as its replica, "" for a primary
 
 	mu  sync.Mutex
 	cmd *exec.Cmd
@@ -38,7 +40,7 @@ func (quiet) Printf(context.Context, string, ...any) {}
 
 func init() { redis.SetLogger(quiet{}) }
 
-func startRedis(t testing.TB, dir string) *redisServer {
+func startRedis(t testing.TB, dir, replicaOf string) *redisServer {
 	t.Helper()
 	if _, err := exec.LookPath("redis-server"); err != nil {
 		t.Fatal("redis-server not found: apt-get install redis-server")
@@ -46,7 +48,7 @@ func startRedis(t testing.TB, dir string) *redisServer {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		t.Fatal(err)
 	}
-	r := &redisServer{port: testredis.FreePort(t), dir: dir}
+	r := &redisServer{port: testredis.FreePort(t), dir: dir, replicaOf: replicaOf}
 	r.addr = fmt.Sprintf("127.0.0.1:%d", r.port)
 	if err := r.start(); err != nil {
 		t.Fatal(err)
@@ -56,8 +58,12 @@ func startRedis(t testing.TB, dir string) *redisServer {
 }
 
 func (r *redisServer) start() error {
-	cmd := exec.Command("redis-server", "--port", strconv.Itoa(r.port), "--bind", "127.0.0.1",
-		"--dir", r.dir, "--save", "", "--appendonly", "yes", "--appendfsync", "always")
+	args := []string{"--port", strconv.Itoa(r.port), "--bind", "127.0.0.1",
+		"--dir", r.dir, "--save", "", "--appendonly", "yes", "--appendfsync", "always"}
+	if host, port, err := net.SplitHostPort(r.replicaOf); err == nil {
+		args = append(args, "--replicaof", host, port)
+	}
+	cmd := exec.Command("redis-server", args...)
 	if err := cmd.Start(); err != nil {
 		return err
 	}

@@ -140,7 +140,7 @@ func unacked(d *qfpaytest.Server, ds []qfpaytest.Delivery) [][2]string {
 
 func isFault(kind string) bool {
 	switch kind {
-	case faultKill, faultRedis, faultVault, faultApp, faultRotate:
+	case faultKill, faultRedis, faultFail, faultVault, faultApp, faultRotate:
 		return true
 	}
 	return false
@@ -160,6 +160,12 @@ func inject(c *cluster, h *history, o op, healers *sync.WaitGroup) {
 	case faultRedis:
 		if c.redis != nil && c.redis.kill() {
 			later(c.redis.start)
+		}
+	case faultFail:
+		ok, err := c.ha.failover()
+		h.fail(err)
+		if ok {
+			later(c.ha.rejoin)
 		}
 	case faultVault:
 		c.vault.SetDown(true)

@@ -20,11 +20,12 @@ const (
 	opRenotify = "renotify" // QFPay sends an earlier payment's notification again
 	opForged   = "forged"   // a notification with a wrong signature, at a gateway
 
-	faultKill   = "kill"   // kill -9 a gateway, restart it after Dur
-	faultRedis  = "redis"  // kill -9 Redis, restart it after Dur
-	faultVault  = "vault"  // Vault answers 503 for Dur
-	faultApp    = "app"    // the application answers Mode for Dur
-	faultRotate = "rotate" // QFPay and Vault get a new key
+	faultKill   = "kill"     // kill -9 a gateway, restart it after Dur
+	faultRedis  = "redis"    // kill -9 Redis, restart it after Dur
+	faultFail   = "failover" // kill -9 the Redis primary, promote its replica; the old one rejoins after Dur
+	faultVault  = "vault"    // Vault answers 503 for Dur
+	faultApp    = "app"      // the application answers Mode for Dur
+	faultRotate = "rotate"   // QFPay and Vault get a new key
 )
 
 // QFPay faults aimed at one payment (Op.Fault).
@@ -68,6 +69,8 @@ func (o op) String() string {
 		fmt.Fprintf(&b, " gateway %d for %s", o.Replica, o.Dur)
 	case faultRedis, faultVault:
 		fmt.Fprintf(&b, " for %s", o.Dur)
+	case faultFail:
+		fmt.Fprintf(&b, ", old primary back after %s", o.Dur)
 	case faultApp:
 		fmt.Fprintf(&b, " %s for %s", o.Fault, o.Dur)
 	}
@@ -160,6 +163,8 @@ func (g *generator) next() op {
 			return op{Kind: faultKill, Dur: g.dur(200, 1500)}
 		case n < 85 && g.topo.Redis:
 			return op{Kind: faultRedis, Dur: g.dur(200, 1500)}
+		case n < 85 && g.topo.Failover:
+			return op{Kind: faultFail, Dur: g.dur(200, 1500)}
 		case n < 89 && !g.rotating:
 			return op{Kind: faultVault, Dur: g.dur(300, 2500)}
 		case n < 95:
