@@ -4,6 +4,7 @@ package campaign
 
 import (
 	"fmt"
+	"maps"
 	"net/http"
 	"regexp"
 	"slices"
@@ -40,18 +41,20 @@ type evidence struct {
 	receipts   []receipt
 	calls      []call
 	keys       []string
-	secrets    []string // every key and the Vault token
-	outputs    []string
-	headers    map[string]int // header names seen at QFPay, with counts
+	secrets    []string          // every key and the Vault token
+	outputs    map[string]string // name -> content
+	headers    map[string]int    // header names seen at QFPay, with counts
 }
 
 func collect(c *cluster, h *history) *evidence {
 	c.qf.double.Close() // no more notifications while we look
 	c.stop()
+	outputs, err := c.outputs()
+	h.fail(err)
 	e := &evidence{
 		ledger: c.qf.double.Transactions(), requests: c.qf.double.Requests(), arrivals: c.qf.seen(),
 		deliveries: c.qf.double.Deliveries(), exchanges: c.notify.exchanges(), receipts: c.app.receipts(),
-		calls: h.calls, keys: c.allKeys(), outputs: c.outputs(), headers: map[string]int{},
+		calls: h.calls, keys: c.allKeys(), outputs: outputs, headers: map[string]int{},
 	}
 	e.secrets = append(slices.Clone(e.keys), c.vault.Admin.Token())
 	return e
@@ -272,13 +275,14 @@ func checkAnswered(e *evidence) []violation {
 	return out
 }
 
-// checkKey: no key or Vault token in any gateway output.
+// checkKey: no key or Vault token in any gateway output or any file the
+// world wrote.
 func checkKey(e *evidence) []violation {
 	var out []violation
-	for i, o := range e.outputs {
+	for _, name := range slices.Sorted(maps.Keys(e.outputs)) {
 		for _, s := range e.secrets {
-			if strings.Contains(o, s) {
-				out = append(out, violation{Invariant: invKey, Detail: fmt.Sprintf("gateway %d's output contains a secret (%d bytes scanned)", i, len(o))})
+			if strings.Contains(e.outputs[name], s) {
+				out = append(out, violation{Invariant: invKey, Detail: fmt.Sprintf("%s contains a secret (%d bytes scanned)", name, len(e.outputs[name]))})
 			}
 		}
 	}

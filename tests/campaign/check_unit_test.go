@@ -53,7 +53,7 @@ func cleanEvidence() *evidence {
 		calls:      []call{{Path: "/trade/v1/payment", OTN: "CP-0", Params: form, Took: time.Second, Status: 200, Respcd: "0000", Syssn: "S1", Txamt: "100"}},
 		keys:       []string{"K1"},
 		secrets:    []string{"K1", "TOKEN"},
-		outputs:    []string{`{"msg":"transaction","kid":"sha256:ab/v1"}`},
+		outputs:    map[string]string{"gateway 0 output": `{"msg":"transaction","kid":"sha256:ab/v1"}`, "redis/appendonly.aof": "*3"},
 		headers:    map[string]int{},
 	}
 }
@@ -86,8 +86,9 @@ func TestCheckerCatches(t *testing.T) {
 		{"never acknowledged", invDelivers, func(e *evidence) { e.deliveries[0].Acked = false }},
 		{"no answer", invAnswered, func(e *evidence) { e.calls[0].Err = "EOF" }},
 		{"late answer", invAnswered, func(e *evidence) { e.calls[0].Took = answerBound + time.Second }},
-		{"key in the output", invKey, func(e *evidence) { e.outputs[0] += "K1" }},
-		{"Vault token in the output", invKey, func(e *evidence) { e.outputs[0] += "TOKEN" }},
+		{"key in the output", invKey, func(e *evidence) { e.outputs["gateway 0 output"] += "K1" }},
+		{"Vault token in the output", invKey, func(e *evidence) { e.outputs["gateway 0 output"] += "TOKEN" }},
+		{"key in a file", invKey, func(e *evidence) { e.outputs["redis/appendonly.aof"] += "K1" }},
 		{"1108 to a caller", invRotation, func(e *evidence) { e.calls[0].Respcd = "1108" }},
 	}
 	for _, tt := range tests {

@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net"
 	"os"
 	"os/exec"
@@ -255,13 +256,23 @@ func (c *cluster) allKeys() []string {
 	return append([]string(nil), c.keys...)
 }
 
-// outputs is every replica's output over all its incarnations.
-func (c *cluster) outputs() []string {
-	var out []string
+// outputs is every replica's output over all its incarnations, and every
+// file the world wrote (Caddy's data and config directories, Redis's
+// append-only files), by name.
+func (c *cluster) outputs() (map[string]string, error) {
+	out := map[string]string{}
 	for _, g := range c.gateways {
-		out = append(out, g.out.String())
+		out[fmt.Sprintf("gateway %d output", g.idx)] = g.out.String()
 	}
-	return out
+	err := filepath.WalkDir(c.dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := os.ReadFile(path)
+		out[path] = string(b)
+		return err
+	})
+	return out, err
 }
 
 func (c *cluster) stop() {

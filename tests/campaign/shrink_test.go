@@ -121,6 +121,7 @@ type tally struct {
 	byInv     map[string]int
 	failing   int
 	slowest   time.Duration // the longest a caller waited for an answer
+	scanned   [2]int        // key scan: outputs and files, bytes
 }
 
 func (tl *tally) init() {
@@ -139,6 +140,10 @@ func (tl *tally) record(topo string, h *history, e *evidence, vs []violation) {
 	for _, c := range h.calls {
 		tl.slowest = max(tl.slowest, c.Took)
 	}
+	for _, o := range e.outputs {
+		tl.scanned[0]++
+		tl.scanned[1] += len(o)
+	}
 	tl.ops["caller requests"] += len(h.calls)
 	tl.ops["QFPay requests"] += len(e.requests)
 	tl.ops["notification attempts"] += len(e.deliveries)
@@ -152,6 +157,8 @@ func (tl *tally) add(o tally) {
 	tl.schedules += o.schedules
 	tl.failing += o.failing
 	tl.slowest = max(tl.slowest, o.slowest)
+	tl.scanned[0] += o.scanned[0]
+	tl.scanned[1] += o.scanned[1]
 	addAll(tl.perTopo, o.perTopo)
 	addAll(tl.ops, o.ops)
 	addAll(tl.faults, o.faults)
@@ -170,6 +177,7 @@ func (tl *tally) print(label string) {
 	fmt.Printf("campaign: %s: operations %s; slowest answer %s (bound %s)\n", label, fmtCounts(tl.ops), tl.slowest.Round(time.Millisecond), answerBound)
 	fmt.Printf("campaign: %s: faults injected %s\n", label, fmtCounts(tl.faults))
 	fmt.Printf("campaign: %s: headers seen at QFPay %s\n", label, fmtCounts(tl.headers))
+	fmt.Printf("campaign: %s: key scan over %d outputs and files, %d bytes\n", label, tl.scanned[0], tl.scanned[1])
 	fmt.Printf("campaign: %s: violations by invariant %s (%d failing)\n", label, fmtCounts(tl.byInv), tl.failing)
 }
 
