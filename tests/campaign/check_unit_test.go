@@ -170,6 +170,7 @@ func TestGenerateIsDeterministicAndHonoursKnown(t *testing.T) {
 			t.Errorf("%s generated while its known violation is withheld", f)
 		}
 	}
+	rotating := 0
 	for stream := range uint64(20) {
 		kinds := map[string]int{}
 		for _, o := range generate(9, stream, redis, settings{known: all}) {
@@ -178,6 +179,10 @@ func TestGenerateIsDeterministicAndHonoursKnown(t *testing.T) {
 		if kinds[faultRotate] > 1 || (kinds[faultRotate] > 0 && kinds[faultVault] > 0) {
 			t.Errorf("schedule %d: %d rotations, %d Vault outages", stream, kinds[faultRotate], kinds[faultVault])
 		}
+		rotating += kinds[faultRotate]
+	}
+	if rotating < 5 || rotating > 15 {
+		t.Errorf("%d of 20 schedules rotate the key, want about half", rotating)
 	}
 	for _, f := range []string{faultRotate, faultVault, "idem", faultKill, faultRedis, opBurst, opRefund} {
 		if enabled[f] == 0 {

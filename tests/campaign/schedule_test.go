@@ -102,9 +102,11 @@ type generator struct {
 	s      settings
 	orders int // payments created so far
 	ops    []op
-	// A schedule either rotates the key once or takes Vault down, never
-	// both: with Vault down a rotation's 1108 is legitimately passed on.
-	rotating, rotated bool
+	// A schedule either rotates the key once (at op rotateAt) or takes
+	// Vault down, never both: with Vault down a rotation's 1108 is
+	// legitimately passed on.
+	rotating bool
+	rotateAt int
 }
 
 const scheduleOps = 60
@@ -112,18 +114,18 @@ const scheduleOps = 60
 // generate is the schedule for seed on topo: deterministic in its inputs.
 func generate(seed, stream uint64, topo topology, s settings) []op {
 	g := &generator{r: rand.New(rand.NewPCG(seed, stream)), topo: topo, s: s}
-	g.rotating = g.r.IntN(2) == 0
+	g.rotating, g.rotateAt = g.r.IntN(2) == 0, 5+g.r.IntN(scheduleOps-15)
 	storm, at := 0, time.Duration(0)
 	for i := range scheduleOps {
 		o := g.next()
 		gap := time.Duration(g.r.IntN(60)) * time.Millisecond
 		switch {
+		case g.rotating && i == g.rotateAt:
+			o, storm = op{Kind: faultRotate}, 4+g.r.IntN(5)
 		case storm > 0: // right after a rotation: payments at once, so 1108s coincide
 			o, gap = g.pay(), time.Duration(g.r.IntN(3))*time.Millisecond
 			o.Fault, o.Detail, o.Dur = "", "", 0
 			storm--
-		case o.Kind == faultRotate:
-			g.rotated, storm = true, 4+g.r.IntN(5)
 		}
 		o.Idx = i
 		o.Replica = g.r.IntN(max(topo.Replicas, 1))
@@ -173,8 +175,6 @@ func (g *generator) next() op {
 				modes = append(modes, appFail)
 			}
 			return op{Kind: faultApp, Fault: modes[g.r.IntN(len(modes))], Dur: g.dur(200, 2000)}
-		case n < 98 && g.rotating && !g.rotated:
-			return op{Kind: faultRotate}
 		}
 	}
 }
