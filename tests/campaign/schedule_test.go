@@ -117,7 +117,7 @@ func generate(seed, stream uint64, topo topology, s settings) []op {
 	g.rotating, g.rotateAt = g.r.IntN(2) == 0, 5+g.r.IntN(scheduleOps-15)
 	storm, at := 0, time.Duration(0)
 	for i := range scheduleOps {
-		o := g.next()
+		var o op
 		gap := time.Duration(g.r.IntN(60)) * time.Millisecond
 		switch {
 		case g.rotating && i == g.rotateAt:
@@ -126,6 +126,8 @@ func generate(seed, stream uint64, topo topology, s settings) []op {
 			o, gap = g.pay(), time.Duration(g.r.IntN(3))*time.Millisecond
 			o.Fault, o.Detail, o.Dur = "", "", 0
 			storm--
+		default:
+			o = g.next()
 		}
 		o.Idx = i
 		o.Replica = g.r.IntN(max(topo.Replicas, 1))
