@@ -6,6 +6,6 @@ package qfsign
 import (
 	// Registers the qfpay app, qfpay_sign and the qfpay transport.
 	_ "github.com/qfsign/qfsign/caddymodule"
-	// Registers the qfsign sign, verify-notify and sandbox subcommands.
+	// Registers the qfsign sign, verify-notify, sandbox and doctor subcommands.
 	_ "github.com/qfsign/qfsign/cli"
 )

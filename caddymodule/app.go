@@ -26,8 +26,10 @@ func init() {
 // sign for merchants the operator configured.
 type App struct {
 	// Environment is production, test, sandbox, embedded, or a base URL
-	// such as http://127.0.0.1:9999. Placeholders allowed. Default:
-	// embedded, an in-process QFPay double, so a new install works offline.
+	// such as http://127.0.0.1:9999. Placeholders allowed. Required, with
+	// no default: empty or an unresolved placeholder fails provisioning,
+	// so a typo can never route real payments to the embedded double.
+	// embedded (an in-process QFPay double, demo keys) must be chosen.
 	Environment string `json:"environment,omitempty"`
 	// Merchants by name, as referenced by qfpay_sign.
 	Merchants map[string]*Merchant `json:"merchants,omitempty"`
@@ -61,14 +63,13 @@ func (App) CaddyModule() caddy.ModuleInfo {
 // `caddy validate` runs it too, so a bad key reference fails validation.
 func (a *App) Provision(ctx caddy.Context) error {
 	a.logger = ctx.Logger()
-	env := caddy.NewReplacer().ReplaceAll(a.Environment, "")
-	if env == "" {
-		env = EnvEmbedded
+	env, err := resolveEnvironment(a.Environment)
+	if err != nil {
+		return fmt.Errorf("qfpay: %w", err)
 	}
 	if len(a.Merchants) == 0 {
 		return fmt.Errorf("qfpay: no merchant configured")
 	}
-	var err error
 	if a.store, a.storeKey, err = a.Store.provision(); err != nil {
 		return fmt.Errorf("qfpay: %w", err)
 	}
@@ -118,22 +119,26 @@ func (a *App) merchantNames() []string {
 }
 
 // startEmbedded serves the QFPay double on a loopback port with the
-// merchants' own credentials, so signatures are really verified.
+// merchants' own credentials, so signatures are really verified, and its
+// checkout page for the online Alipay types.
 func (a *App) startEmbedded() error {
 	var ms []qfpaytest.Merchant
 	for _, name := range a.merchantNames() {
 		c := a.Merchants[name].creds.Load()
-		ms = append(ms, qfpaytest.Merchant{AppCode: c.AppCode, ClientKey: a.Merchants[name].doubleKey, MchID: c.MchID})
+		ms = append(ms, qfpaytest.Merchant{AppCode: c.AppCode, ClientKey: a.Merchants[name].doubleKey, MchID: c.MchID, Name: name})
 	}
 	run, err := qfpaytest.Start("127.0.0.1:0", ms...)
 	if err != nil {
 		return fmt.Errorf("qfpay: embedded QFPay: %w", err)
 	}
+	// Online Alipay payments get a pay_url on the double's own loopback
+	// port, where a browser on this machine walks the customer's flow.
+	run.SetCheckoutURL(run.URL)
 	a.embedded = run
 	a.upstream = &url.URL{Scheme: "http", Host: run.Addr}
 	a.client = newQueryClient()
-	a.logger.Warn("using the embedded QFPay double: no payment leaves this process",
-		zap.String("upstream", run.URL))
+	a.logger.Warn("environment embedded: payments go to the in-process QFPay double, never to QFPay; every answer carries X-Qfsign-Environment: embedded",
+		zap.String("upstream", run.URL), zap.String("checkout", run.URL+"/checkout/"))
 	return nil
 }
 

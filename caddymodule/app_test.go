@@ -36,6 +36,35 @@ func TestParseEnvironment(t *testing.T) {
 	}
 }
 
+// The environment has no default: empty or unresolved is an error, so
+// `caddy validate` fails instead of routing payments to the double.
+func TestResolveEnvironment(t *testing.T) {
+	t.Setenv("QFSIGN_T_ENV", "sandbox")
+	t.Setenv("QFSIGN_T_EMPTY", "")
+	for _, tt := range []struct{ name, in, want, wantErr string }{
+		{name: "empty", in: "", wantErr: "environment is required"},
+		{name: "blank", in: "  ", wantErr: "environment is required"},
+		{name: "unset placeholder", in: "{env.QFSIGN_T_UNSET}", wantErr: "resolves to nothing"},
+		{name: "empty placeholder", in: "{env.QFSIGN_T_EMPTY}", wantErr: "resolves to nothing"},
+		{name: "unknown placeholder", in: "{qfpay.nope}", wantErr: "resolves to nothing"},
+		{name: "placeholder", in: "{env.QFSIGN_T_ENV}", want: "sandbox"},
+		{name: "embedded", in: "embedded", want: "embedded"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := resolveEnvironment(tt.in)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("err = %v, want %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil || got != tt.want {
+				t.Fatalf("got %q, %v", got, err)
+			}
+		})
+	}
+}
+
 func TestMerchantProvision(t *testing.T) {
 	const key = "MERCHANT-KEY-abc"
 	keyFile := filepath.Join(t.TempDir(), "key")
@@ -58,6 +87,10 @@ func TestMerchantProvision(t *testing.T) {
 		{name: "literal key allowed embedded", m: &Merchant{AppCode: "A", ClientKey: key}, embedded: true, wantApp: "A"},
 		{name: "unset env", m: &Merchant{AppCode: "A", ClientKey: "{env.QFSIGN_T_NOPE}"}, wantErr: "client_key: unresolved or empty"},
 		{name: "unset env embedded uses demo", m: &Merchant{AppCode: "{env.QFSIGN_T_NOPE}", ClientKey: "{env.QFSIGN_T_NOPE}"}, embedded: true, wantApp: demoAppCode},
+		{name: "key given embedded: no demo app code", m: &Merchant{AppCode: "{env.QFSIGN_T_NOPE}", ClientKey: "{env.QFSIGN_T_KEY}"}, embedded: true, wantErr: "app_code: unresolved"},
+		{name: "app code given embedded: no demo key", m: &Merchant{AppCode: "{env.QFSIGN_T_APP}", ClientKey: "{env.QFSIGN_T_NOPE}"}, embedded: true, wantErr: "client_key: unresolved"},
+		{name: "given embedded: used as given", m: &Merchant{AppCode: "{env.QFSIGN_T_APP}", ClientKey: "{env.QFSIGN_T_KEY}"}, embedded: true, wantApp: "APP1"},
+		{name: "unset env not embedded: no demo", m: &Merchant{AppCode: "{env.QFSIGN_T_NOPE}", ClientKey: "{env.QFSIGN_T_NOPE}"}, wantErr: "app_code: unresolved"},
 		{name: "missing app code", m: &Merchant{ClientKey: "{env.QFSIGN_T_KEY}"}, wantErr: "app_code: unresolved or empty"},
 		{name: "whitespace key", m: &Merchant{AppCode: "A", ClientKey: "{env.QFSIGN_T_SPACE}"}, wantErr: "surrounding whitespace"},
 		{name: "bad sign type", m: &Merchant{AppCode: "A", ClientKey: "{env.QFSIGN_T_KEY}", SignType: "sha1"}, wantErr: "sign_type"},

@@ -151,6 +151,8 @@ func (a *App) unmarshalMerchant(d *caddyfile.Dispenser) error {
 //		order_ttl       <duration>
 //		on_store_error  <refuse|allow>
 //		resolve_pending <max_wait> [<interval>]
+//		strict_escapes
+//		mode            <sign|observe>
 //	}
 func (h *SignHandler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 	d.Next() // directive name
@@ -173,6 +175,8 @@ func (h *SignHandler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 //
 //	qfpay_notify <merchant> {
 //		max_body <bytes>
+//		ack      <success_body|status_2xx>
+//		strip_signature
 //	}
 func (h *NotifyHandler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 	d.Next() // directive name
@@ -180,11 +184,26 @@ func (h *NotifyHandler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 		return d.ArgErr()
 	}
 	for d.NextBlock(0) {
-		if d.Val() != "max_body" {
+		var err error
+		switch d.Val() {
+		case "max_body":
+			h.MaxBody, err = parseMaxBody(d)
+		case "ack":
+			if !d.AllArgs(&h.Ack) {
+				return d.ArgErr()
+			}
+			if h.Ack != ackSuccessBody && h.Ack != ackStatus2xx {
+				err = d.Errf("ack must be success_body or status_2xx, got %q", h.Ack)
+			}
+		case "strip_signature":
+			if d.NextArg() {
+				return d.ArgErr()
+			}
+			h.StripSignature = true
+		default:
 			return d.Errf("qfpay_notify: unknown option %q", d.Val())
 		}
-		var err error
-		if h.MaxBody, err = parseMaxBody(d); err != nil {
+		if err != nil {
 			return err
 		}
 	}

@@ -194,17 +194,21 @@ func ml(s string) string {
 
 func TestNotifyDirectiveParse(t *testing.T) {
 	h := new(NotifyHandler)
-	if err := h.UnmarshalCaddyfile(caddyfile.NewTestDispenser(ml(`qfpay_notify hk { max_body 512 }`))); err != nil {
+	if err := h.UnmarshalCaddyfile(caddyfile.NewTestDispenser("qfpay_notify hk {\nmax_body 512\nack status_2xx\nstrip_signature\n}")); err != nil {
 		t.Fatal(err)
 	}
-	if h.Merchant != "hk" || h.MaxBody != 512 {
+	if h.Merchant != "hk" || h.MaxBody != 512 || h.Ack != "status_2xx" || !h.StripSignature {
 		t.Errorf("got %+v", h)
 	}
 	for input, want := range map[string]string{
-		`qfpay_notify`:                    "wrong argument count",
-		`qfpay_notify a b`:                "wrong argument count",
-		`qfpay_notify a { forward_to x }`: `qfpay_notify: unknown option "forward_to"`,
-		`qfpay_notify a { max_body -1 }`:  "positive number",
+		`qfpay_notify`:                           "wrong argument count",
+		`qfpay_notify a b`:                       "wrong argument count",
+		`qfpay_notify a { forward_to x }`:        `qfpay_notify: unknown option "forward_to"`,
+		`qfpay_notify a { max_body -1 }`:         "positive number",
+		`qfpay_notify a { ack }`:                 "wrong argument count",
+		`qfpay_notify a { ack 200 }`:             "ack must be success_body or status_2xx",
+		`qfpay_notify a { ack a b }`:             "wrong argument count",
+		`qfpay_notify a { strip_signature yes }`: "wrong argument count",
 	} {
 		err := new(NotifyHandler).UnmarshalCaddyfile(caddyfile.NewTestDispenser(ml(input)))
 		if err == nil || !strings.Contains(err.Error(), want) {

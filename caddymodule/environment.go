@@ -4,6 +4,9 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+
+	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 )
 
 // Named QFPay environments (API.md section 1).
@@ -15,6 +18,41 @@ var environments = map[string]string{
 
 // EnvEmbedded runs the qfpaytest double in-process: no network, demo keys.
 const EnvEmbedded = "embedded"
+
+// headerEnvironment marks every answer of a gateway whose environment is
+// embedded, so a test double's 0000 can never pass for QFPay's.
+const headerEnvironment = "X-Qfsign-Environment"
+
+// resolveEnvironment resolves placeholders in the configured environment;
+// empty, or a placeholder that does not resolve, is an error: there is no
+// default to fall back on.
+func resolveEnvironment(raw string) (string, error) {
+	const want = "production, test, sandbox, embedded or an http(s) base URL"
+	if strings.TrimSpace(raw) == "" {
+		return "", fmt.Errorf("environment is required: %s", want)
+	}
+	env, err := caddy.NewReplacer().ReplaceOrErr(raw, true, true)
+	if err != nil || strings.TrimSpace(env) == "" {
+		return "", fmt.Errorf("environment %q resolves to nothing: want %s", raw, want)
+	}
+	return env, nil
+}
+
+// markEmbedded sets X-Qfsign-Environment: embedded on the answer,
+// whichever path writes it.
+type markEmbedded struct {
+	*caddyhttp.ResponseWriterWrapper
+}
+
+func (m markEmbedded) WriteHeader(status int) {
+	m.Header().Set(headerEnvironment, EnvEmbedded)
+	m.ResponseWriterWrapper.WriteHeader(status)
+}
+
+func (m markEmbedded) Write(p []byte) (int, error) {
+	m.Header().Set(headerEnvironment, EnvEmbedded)
+	return m.ResponseWriterWrapper.Write(p)
+}
 
 // parseEnvironment turns an environment name or base URL into the pinned
 // upstream. Only scheme and host:port are kept; a path, query or userinfo

@@ -2,6 +2,7 @@ package caddymodule
 
 import (
 	"bytes"
+	"errors"
 	"net/http"
 
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
@@ -51,7 +52,9 @@ func (h *SignHandler) serveBuffered(cw *captureWriter, r *http.Request, next cad
 	err := next.ServeHTTP(rec, r)
 	res := &upstreamResult{status: rec.Status(), header: cw.Header(), body: buf.Bytes(), err: err, notSent: t.notSent}
 	t.upErr = err
-	if err == nil && h.VerifyResponse == verifyEnforce && !h.checkResponse(cw.Header(), res.body, false) {
+	// log and enforce both check (and count); only enforce refuses.
+	verifies := err != nil || h.VerifyResponse == "" || h.VerifyResponse == verifyOff || h.checkResponse(cw.Header(), res.body, false)
+	if !verifies && h.VerifyResponse == verifyEnforce {
 		// An answer we cannot trust is no outcome: keep the order unknown.
 		h.guardFinish(r.Context(), t, &upstreamResult{status: http.StatusBadGateway})
 		clearHeader(cw.Header())
@@ -76,6 +79,9 @@ func (h *SignHandler) serveBuffered(cw *captureWriter, r *http.Request, next cad
 
 func (h *SignHandler) writeResult(cw *captureWriter, res *upstreamResult) {
 	switch {
+	case errors.Is(res.err, errAnswerTooLarge):
+		(&refusal{Status: http.StatusBadGateway, Rule: ruleUpstreamAnswer,
+			Error: "QFPay's answer is larger than 1 MiB and was not read; the outcome is unknown. Send the same request again: the gateway will query QFPay, never resend"}).write(cw)
 	case res.err != nil && res.notSent:
 		(&refusal{Status: http.StatusBadGateway, Rule: ruleUnreachable,
 			Error: "QFPay could not be reached; nothing was sent"}).write(cw)

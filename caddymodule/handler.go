@@ -10,6 +10,7 @@ import (
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+	"go.uber.org/zap"
 
 	"github.com/qfsign/qfsign/keys"
 	"github.com/qfsign/qfsign/signer"
@@ -54,6 +55,15 @@ type SignHandler struct {
 	// 1298, or no answer) by querying QFPay until final or MaxWait.
 	// Default: off; the pending answer is passed on.
 	ResolvePending *ResolvePending `json:"resolve_pending,omitempty"`
+	// StrictEscapes refuses a '%' not followed by two hex digits (rule
+	// escape). Default false: it is kept as a literal '%', as PHP and
+	// Python read it ("50% off"), signed so, and escaped on the wire.
+	StrictEscapes bool `json:"strict_escapes,omitempty"`
+	// Mode is sign (default: validate, sign, forward the signed request)
+	// or observe (for migration: forward the application's own signed
+	// request unchanged, and log and count what sign mode would have
+	// done; see docs/migration.md).
+	Mode string `json:"mode,omitempty"`
 
 	allowed map[string]bool
 	metrics *sync.Map // seriesKey -> *handlerSeries; a pointer: CaddyModule copies the value
@@ -121,6 +131,9 @@ func (h *SignHandler) Validate() error {
 	default:
 		return fmt.Errorf("qfpay_sign: on_store_error must be refuse or allow")
 	}
+	if h.Mode != "" && h.Mode != modeSign && h.Mode != modeObserve {
+		return fmt.Errorf("qfpay_sign: mode must be sign or observe")
+	}
 	if rp := h.ResolvePending; rp != nil && (rp.MaxWait <= 0 || rp.Interval < 0) {
 		return fmt.Errorf("qfpay_sign: resolve_pending: max_wait must be positive")
 	}
@@ -133,10 +146,13 @@ type txn struct {
 	ep        *signer.Endpoint
 	params    signer.Params
 	kid       string
-	sig       string // handed to the transport; never logged
-	mchid     string // the credentials' mchid the params were validated with
-	resent    bool   // re-signed after 1108 with a rotated key
-	notSent   bool   // the transport proved the request never left
+	sig       string       // handed to the transport; never logged
+	wire      []byte       // the signed bytes: the body, or the query for GET
+	appCode   string       // the credentials' app_code, sent as X-QF-APPCODE
+	mchid     string       // the credentials' mchid the params were validated with
+	resent    bool         // re-signed after 1108 with a rotated key
+	notSent   bool         // the transport proved the request never left
+	observed  *observedReq // observe mode: the application's request, sent as it came
 	validate  time.Duration
 	sign      time.Duration
 	refusal   *refusal
@@ -151,7 +167,13 @@ type txn struct {
 
 // ServeHTTP implements caddyhttp.MiddlewareHandler.
 func (h *SignHandler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
+	if h.Mode == modeObserve {
+		return h.serveObserve(w, r, next)
+	}
 	t := &txn{start: time.Now()}
+	if h.app.embedded != nil {
+		w = markEmbedded{&caddyhttp.ResponseWriterWrapper{ResponseWriter: w}}
+	}
 	act, prev, rf := h.admit(r, t)
 	if rf != nil {
 		t.refusal = rf
@@ -220,7 +242,7 @@ func (h *SignHandler) prepare(r *http.Request, t *txn) *refusal {
 		return rf
 	}
 	t.ep = ep
-	raw, cs, rf := h.readParams(r, ep)
+	p, rf := h.readParams(r, ep)
 	if rf != nil {
 		return rf
 	}
@@ -228,14 +250,10 @@ func (h *SignHandler) prepare(r *http.Request, t *txn) *refusal {
 	if err != nil {
 		return keyUnavailable(err)
 	}
-	p, err := signer.ParseForm(raw, cs)
-	if err == nil {
-		pol := h.m.policy
-		pol.MchID = creds.MchID
-		p, err = ep.Validate(p, &pol)
-	}
-	if fe, ok := signer.AsFieldError(err); ok {
-		return fromFieldError(http.StatusBadRequest, fe)
+	pol := h.m.policy
+	pol.MchID = creds.MchID
+	if p, err = validateParams(ep, p, &pol); err != nil {
+		return h.notPrepared(err)
 	}
 	t.params = p
 	t.validate = time.Since(t.start)
@@ -244,38 +262,45 @@ func (h *SignHandler) prepare(r *http.Request, t *txn) *refusal {
 	return nil
 }
 
-// readParams returns the caller's parameters: the form body for POST,
-// the query string for GET endpoints (QFPay signs them the same way).
-func (h *SignHandler) readParams(r *http.Request, ep *signer.Endpoint) ([]byte, *signer.Charset, *refusal) {
-	if ep.Method == http.MethodGet {
-		if r.ContentLength > 0 || len(r.TransferEncoding) > 0 {
-			return nil, nil, &refusal{Status: http.StatusBadRequest, Error: "send the fields in the query string for GET " + ep.Path, Rule: ruleQueryString}
-		}
-		return []byte(r.URL.RawQuery), nil, nil
+// validateParams validates the caller's fields. A variable, so that a
+// test can make it fail in a way the signer never does today.
+var validateParams = func(ep *signer.Endpoint, p signer.Params, pol *signer.Policy) (signer.Params, error) {
+	return ep.Validate(p, pol)
+}
+
+// notPrepared fails closed on any error: a field error names the field
+// and rule; anything else is the gateway's fault, logged, and still
+// nothing is forwarded.
+func (h *SignHandler) notPrepared(err error) *refusal {
+	if _, ok := signer.AsFieldError(err); ok {
+		return formRefusal(err)
 	}
-	cs, rf := checkContentType(r.Header.Get("Content-Type"))
-	if rf != nil {
-		return nil, nil, rf
-	}
-	body, rf := readBody(r, h.MaxBody)
-	return body, cs, rf
+	h.logger.Error("request not signed: unexpected error; nothing was sent", zap.String("merchant", h.Merchant), zap.Error(err))
+	return &refusal{Status: http.StatusInternalServerError, Rule: ruleInternal,
+		Error: "the gateway could not prepare this request; nothing was sent to QFPay"}
 }
 
 // signInto signs t.params with creds and puts exactly the signed bytes
-// on r: the body for POST, the query string for GET.
+// on r (for a plain reverse_proxy) and on t (the qfpay transport builds
+// QFPay's request from t alone).
 func (h *SignHandler) signInto(r *http.Request, t *txn, creds *keys.Credentials) {
-	t.params = t.ep.WithAppCode(t.params, creds.AppCode)
-	t.kid, t.mchid = creds.KID(), creds.MchID
-	t.sig = signer.Sign(t.params, creds.Key, h.m.signType)
-	enc := t.params.Encode()
+	h.sign(t, creds)
 	if t.ep.Method != http.MethodGet {
-		setSigned(r, enc, creds.AppCode, t.sig, h.m.signType)
+		setSigned(r, t.wire, creds.AppCode, t.sig, h.m.signType)
 		return
 	}
-	r.URL.RawQuery = string(enc)
+	r.URL.RawQuery = string(t.wire)
 	setSignedHeaders(r, creds.AppCode, t.sig, h.m.signType)
 	r.Body, r.ContentLength, r.GetBody = http.NoBody, 0, nil
 	r.Header.Del("Content-Type")
+}
+
+// sign signs t.params with creds into t: signature and wire bytes.
+func (h *SignHandler) sign(t *txn, creds *keys.Credentials) {
+	t.params = t.ep.WithAppCode(t.params, creds.AppCode)
+	t.kid, t.mchid, t.appCode = creds.KID(), creds.MchID, creds.AppCode
+	t.sig = signer.Sign(t.params, creds.Key, h.m.signType)
+	t.wire = t.params.Encode()
 }
 
 // Interface guards.

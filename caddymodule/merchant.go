@@ -1,10 +1,14 @@
 package caddymodule
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 	"sync/atomic"
 	"time"
+	// Merchant timezones load in images without /usr/share/zoneinfo
+	// (distroless, scratch, a minimal Alpine): about 450 KB of tzdata.
+	_ "time/tzdata"
 
 	"github.com/caddyserver/caddy/v2"
 
@@ -70,27 +74,20 @@ func (m *Merchant) provision(name string, embedded bool) error {
 		}
 		return m.provisionPolicy()
 	}
-	repl := caddy.NewReplacer()
-	resolve := func(field, raw, demo string) (string, error) {
-		v, err := repl.ReplaceOrErr(raw, true, true)
-		if err != nil || v == "" {
-			if embedded && demo != "" {
-				return demo, nil
-			}
-			return "", fmt.Errorf("merchant %s: %s: unresolved or empty", name, field)
-		}
-		return v, nil
-	}
 	if !embedded && !isPlaceholder(m.ClientKey) {
 		return fmt.Errorf("merchant %s: client_key must be a placeholder such as {env.QFPAY_CLIENT_KEY} or {file./path}: a literal key would be visible in the admin API", name)
 	}
-	appCode, err := resolve("app_code", m.AppCode, demoAppCode)
-	if err != nil {
-		return err
-	}
-	key, err := resolve("client_key", m.ClientKey, demoClientKey)
-	if err != nil {
-		return err
+	repl := caddy.NewReplacer()
+	appCode, appErr := resolveCredential(repl, m.AppCode)
+	key, keyErr := resolveCredential(repl, m.ClientKey)
+	switch {
+	case embedded && appErr != nil && keyErr != nil:
+		// Neither given: the embedded double's demo credentials.
+		appCode, key = demoAppCode, demoClientKey
+	case appErr != nil:
+		return fmt.Errorf("merchant %s: app_code: unresolved or empty%s", name, demoHint(embedded))
+	case keyErr != nil:
+		return fmt.Errorf("merchant %s: client_key: unresolved or empty%s", name, demoHint(embedded))
 	}
 	mchID := repl.ReplaceAll(m.MchID, "")
 	creds, err := keys.NewCredentials(appCode, key, mchID, "static")
@@ -146,6 +143,26 @@ func (m *Merchant) status() keys.Status {
 		return keys.Status{LastError: err.Error()}
 	}
 	return keys.Status{Ready: true, Loaded: true, Alive: true, KID: c.KID()}
+}
+
+// resolveCredential resolves a credential's placeholders; empty or
+// unresolved is an error that never quotes the value.
+func resolveCredential(repl *caddy.Replacer, raw string) (string, error) {
+	v, err := repl.ReplaceOrErr(raw, true, true)
+	if err != nil || v == "" {
+		return "", errUnresolved
+	}
+	return v, nil
+}
+
+var errUnresolved = errors.New("unresolved or empty")
+
+// demoHint: with one credential given, demo values never fill in the other.
+func demoHint(embedded bool) string {
+	if embedded {
+		return " (the embedded environment's demo credentials are used only when neither app_code nor client_key is set)"
+	}
+	return ""
 }
 
 func isPlaceholder(s string) bool {

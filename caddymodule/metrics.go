@@ -61,6 +61,11 @@ var (
 		Name:      "key_fetches_total",
 		Help:      "Key fetches from Vault by merchant and result (ok or error).",
 	}, []string{"merchant", "result"})
+	observeTotal = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: "qfsign",
+		Name:      "observe_total",
+		Help:      "Requests forwarded unchanged in observe mode, by merchant and result: match, would_refuse, appcode_mismatch, signature_mismatch, refused.",
+	}, []string{"merchant", "result"})
 	keyLoadedSeconds = prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Namespace: "qfsign",
 		Name:      "key_last_success_timestamp_seconds",
@@ -87,7 +92,7 @@ func registerMetrics(ctx caddy.Context) error {
 		return nil
 	}
 	for _, c := range []prometheus.Collector{notificationsTotal, refusalsTotal, responseSigTotal, keyFetchesTotal, keyLoadedSeconds,
-		requestsTotal, upstreamSeconds, signSeconds, ordersTotal, pendingTotal, storeErrorsTotal} {
+		requestsTotal, upstreamSeconds, signSeconds, ordersTotal, pendingTotal, storeErrorsTotal, observeTotal} {
 		if err := reg.Register(c); err != nil {
 			if _, ok := errors.AsType[prometheus.AlreadyRegisteredError](err); !ok {
 				return err

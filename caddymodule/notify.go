@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -41,6 +42,15 @@ const (
 // application). QFPay gets "SUCCESS" only after the application took it.
 type NotifyHandler struct {
 	merchantRef
+	// Ack is what counts as the application taking a notification:
+	// success_body (default: QFPay's own rule, 2xx with the body SUCCESS,
+	// so an application answering 200 FAIL gets QFPay's retry) or
+	// status_2xx (any 2xx, for applications written for qfsign).
+	Ack string `json:"ack,omitempty"`
+	// StripSignature removes QFPay's X-QF-SIGN and X-QF-SIGNTYPE before
+	// forwarding. Default false: they are forwarded unchanged with the
+	// body, so an application that still verifies keeps working.
+	StripSignature bool `json:"strip_signature,omitempty"`
 }
 
 // CaddyModule returns the Caddy module information.
@@ -53,6 +63,15 @@ func (NotifyHandler) CaddyModule() caddy.ModuleInfo {
 
 // Provision looks up the merchant in the qfpay app.
 func (h *NotifyHandler) Provision(ctx caddy.Context) error { return h.provision(ctx, "qfpay_notify") }
+
+// Validate checks the static configuration.
+func (h *NotifyHandler) Validate() error {
+	switch h.Ack {
+	case "", ackSuccessBody, ackStatus2xx:
+		return nil
+	}
+	return fmt.Errorf("qfpay_notify: ack must be success_body or status_2xx")
+}
 
 // notification is what the gateway reads of QFPay's JSON; the
 // application gets the raw bytes, unchanged.
@@ -101,15 +120,17 @@ func (h *NotifyHandler) verify(r *http.Request) ([]byte, notification, *refusal)
 	if !signer.VerifyNotification(body, creds.Key, st, strings.TrimSpace(r.Header.Get(headerSign))) {
 		return nil, n, &refusal{Status: http.StatusUnauthorized, Error: "missing or invalid X-QF-SIGN", Field: headerSign, Rule: ruleSignature}
 	}
-	if err := json.Unmarshal(body, &n); err != nil {
-		return nil, n, &refusal{Status: http.StatusBadRequest, Error: "the notification is not a JSON object of strings", Rule: ruleJSON}
+	if err := json.Unmarshal(body, &n); err != nil || duplicateKey(body) {
+		return nil, n, &refusal{Status: http.StatusBadRequest, Error: "the notification is not a JSON object of strings with unique keys", Rule: ruleJSON}
 	}
 	switch {
 	case n.Syssn == "":
 		return nil, n, &refusal{Status: http.StatusBadRequest, Error: "the field is required", Field: "syssn", Rule: signer.RuleRequired}
 	case n.NotifyType == "":
 		return nil, n, &refusal{Status: http.StatusBadRequest, Error: "the field is required", Field: "notify_type", Rule: signer.RuleRequired}
-	case n.MchID != "" && n.MchID != creds.MchID:
+	// QFPay names sub-merchants of an agent by mchid: without a
+	// configured mchid the signature alone proves it is this merchant's.
+	case n.MchID != "" && creds.MchID != "" && n.MchID != creds.MchID:
 		return nil, n, &refusal{Status: http.StatusBadRequest, Error: "not this merchant's mchid", Field: "mchid", Rule: signer.RuleMismatch}
 	}
 	return body, n, nil
@@ -133,13 +154,17 @@ func (h *NotifyHandler) deliver(w http.ResponseWriter, r *http.Request, body []b
 		(&refusal{Status: http.StatusConflict, Error: "this notification is being delivered", Rule: ruleInProgress}).write(w)
 		return ruleInProgress, http.StatusConflict
 	}
-	r.Header.Del(headerSign)
-	r.Header.Del(headerSignType)
+	if h.StripSignature {
+		r.Header.Del(headerSign)
+		r.Header.Del(headerSignType)
+	}
 	r.Header.Set("X-Qfsign-Verified", "1")
 	r.Header.Set("X-Qfsign-Merchant", h.Merchant)
+	// The answer is read for SUCCESS: no compressed encoding.
+	r.Header.Del("Accept-Encoding")
 	r.Body = io.NopCloser(bytes.NewReader(body))
-	rec := &statusRecorder{header: make(http.Header)}
-	if err := next.ServeHTTP(rec, r); err != nil || rec.status < 200 || rec.status > 299 {
+	rec := newAckRecorder()
+	if err := next.ServeHTTP(rec, r); err != nil || !rec.acknowledged(h.Ack) {
 		_ = h.app.store.Delete(ctx, key)
 		(&refusal{Status: http.StatusBadGateway, Error: "the application did not accept the notification", Rule: ruleApp}).write(w)
 		return ruleApp, http.StatusBadGateway
@@ -151,29 +176,6 @@ func (h *NotifyHandler) deliver(w http.ResponseWriter, r *http.Request, body []b
 	writeAck(w)
 	return "forwarded", http.StatusOK
 }
-
-// statusRecorder takes the application's answer in place of QFPay: only
-// its status matters, its headers and body are dropped.
-type statusRecorder struct {
-	header http.Header
-	status int
-}
-
-func (s *statusRecorder) Header() http.Header { return s.header }
-
-func (s *statusRecorder) WriteHeader(status int) {
-	if s.status == 0 && status >= 200 {
-		s.status = status
-	}
-}
-
-func (s *statusRecorder) Write(p []byte) (int, error) {
-	s.WriteHeader(http.StatusOK)
-	return len(p), nil
-}
-
-// Flush lets a streaming proxy flush; there is nothing to flush.
-func (s *statusRecorder) Flush() {}
 
 func writeAck(w http.ResponseWriter) {
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
@@ -189,6 +191,7 @@ func (h *NotifyHandler) log(n notification, status int, outcome string, start ti
 		zap.String("out_trade_no", n.OutTradeNo),
 		zap.String("notify_type", n.NotifyType),
 		zap.String("txamt", n.Txamt),
+		zap.String("mchid", n.MchID),
 		zap.String("outcome", outcome),
 		zap.Int("status", status),
 		zap.Duration("total", time.Since(start)),
@@ -198,5 +201,6 @@ func (h *NotifyHandler) log(n notification, status int, outcome string, start ti
 // Interface guards.
 var (
 	_ caddy.Provisioner           = (*NotifyHandler)(nil)
+	_ caddy.Validator             = (*NotifyHandler)(nil)
 	_ caddyhttp.MiddlewareHandler = (*NotifyHandler)(nil)
 )

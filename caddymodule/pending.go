@@ -1,7 +1,6 @@
 package caddymodule
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -70,18 +69,12 @@ func (h *SignHandler) queryOrder(ctx context.Context, otn string) (map[string]js
 	if err != nil {
 		return nil, err
 	}
-	p := signer.Params{}.Set("out_trade_no", otn)
-	if creds.MchID != "" {
-		p = p.Set("mchid", creds.MchID)
-	}
-	body := p.Encode()
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, h.app.upstream.String()+signer.QueryEndpoint.Path, bytes.NewReader(body))
+	req, err := NewQueryRequest(ctx, h.app.upstream, creds, h.m.signType, otn)
 	if err != nil {
 		return nil, err
 	}
-	setSigned(req, body, creds.AppCode, signer.Sign(p, creds.Key, h.m.signType), h.m.signType)
 	resp, err := h.app.client.Do(req)
 	if err != nil {
 		return nil, fmt.Errorf("query: %w", err)

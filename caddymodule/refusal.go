@@ -16,6 +16,9 @@ type refusal struct {
 	Rule   string `json:"rule"`
 	// retryAfter, in seconds, becomes a Retry-After header when set.
 	retryAfter int
+	// closeConn asks the client to open a new connection (the request's
+	// body was not read to its end).
+	closeConn bool
 }
 
 // Rules the handler adds to signer's.
@@ -27,6 +30,9 @@ const (
 	ruleQueryString   = "query_string"
 	ruleKeyUnavailble = "key_unavailable"
 	ruleBodyRead      = "body_read"
+	ruleInternal      = "internal"
+	// ruleUpstreamAnswer: QFPay's answer could not be taken (too large).
+	ruleUpstreamAnswer = "upstream_answer"
 )
 
 // keyUnavailable fails closed; err is keys.ErrNoKey or ErrStale, which
@@ -46,6 +52,9 @@ func (rf *refusal) write(w http.ResponseWriter) {
 	h.Set("Content-Length", strconv.Itoa(len(body)+1))
 	h.Set("Cache-Control", "no-store")
 	h.Set("X-Content-Type-Options", "nosniff")
+	if rf.closeConn {
+		h.Set("Connection", "close")
+	}
 	if rf.retryAfter > 0 {
 		h.Set("Retry-After", strconv.Itoa(rf.retryAfter))
 	}

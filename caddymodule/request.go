@@ -22,53 +22,86 @@ func (h *SignHandler) route(r *http.Request) (*signer.Endpoint, *refusal) {
 	if !ok || r.URL.EscapedPath() != ep.Path || !h.allowed[ep.Path] {
 		return nil, &refusal{Status: http.StatusNotFound, Error: "the gateway does not sign this path", Rule: rulePath}
 	}
-	if r.Method != ep.Method {
+	if r.Method != ep.Method && (r.Method != http.MethodGet || !ep.AcceptGet) {
 		return nil, &refusal{Status: http.StatusMethodNotAllowed, Error: "use " + ep.Method + " for this path", Rule: ruleMethod}
-	}
-	// QFPay may read query parameters too; they would be unsigned.
-	if ep.Method != http.MethodGet && r.URL.RawQuery != "" {
-		return nil, &refusal{Status: http.StatusBadRequest, Error: "send the fields in the form body, not the query string", Rule: ruleQueryString}
 	}
 	return ep, nil
 }
 
-func checkContentType(ct string) (*signer.Charset, *refusal) {
+// bodyType is how a POST body carries its fields: a form (in cs, nil
+// for UTF-8) or, when boundary is set, multipart/form-data.
+type bodyType struct {
+	cs       *signer.Charset
+	boundary string
+}
+
+func checkContentType(ct string) (bodyType, *refusal) {
 	if ct == "application/x-www-form-urlencoded" { // the common case, without a parse
-		return nil, nil
+		return bodyType{}, nil
 	}
 	unsupported := &refusal{Status: http.StatusUnsupportedMediaType,
-		Error: "Content-Type must be application/x-www-form-urlencoded", Rule: ruleContentType}
+		Error: "Content-Type must be application/x-www-form-urlencoded or multipart/form-data", Rule: ruleContentType}
 	mt, params, err := mime.ParseMediaType(ct)
-	if err != nil || mt != "application/x-www-form-urlencoded" {
-		return nil, unsupported
+	switch {
+	case err != nil:
+		return bodyType{}, unsupported
+	case mt == "multipart/form-data" && params["boundary"] != "":
+		return bodyType{boundary: params["boundary"]}, nil
+	case mt != "application/x-www-form-urlencoded":
+		return bodyType{}, unsupported
 	}
 	cs, err := signer.LookupCharset(params["charset"])
 	if fe, ok := signer.AsFieldError(err); ok {
-		return nil, fromFieldError(http.StatusUnsupportedMediaType, fe)
+		return bodyType{}, fromFieldError(http.StatusUnsupportedMediaType, fe)
 	}
-	return cs, nil
+	return bodyType{cs: cs}, nil
 }
 
+// readBody reads at most limit bytes. The buffer grows as bytes arrive:
+// a declared Content-Length is no reason to allocate before anything
+// was sent (the first allocation is capped at readBodyInitial).
 func readBody(r *http.Request, limit int64) ([]byte, *refusal) {
 	if r.ContentLength > limit {
-		return nil, tooLarge(limit)
+		return nil, tooLargeDrained(r, limit)
 	}
-	var body []byte
-	var err error
-	if n := r.ContentLength; n >= 0 {
-		// Known length (the common case): one exact allocation.
-		body = make([]byte, n)
-		_, err = io.ReadFull(r.Body, body)
-	} else {
-		body, err = io.ReadAll(http.MaxBytesReader(nil, r.Body, limit))
-	}
-	if err != nil {
-		if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
-			return nil, tooLarge(limit)
-		}
+	var buf bytes.Buffer
+	buf.Grow(int(min(max(r.ContentLength, 0), readBodyInitial, limit)) + bytes.MinRead)
+	n, err := buf.ReadFrom(io.LimitReader(r.Body, limit+1))
+	switch {
+	case isMaxBytes(err):
+		return nil, tooLarge(limit) // a request_body max_size before us
+	case err != nil:
 		return nil, &refusal{Status: http.StatusBadRequest, Error: "the request body could not be read", Rule: ruleBodyRead}
+	case n > limit:
+		return nil, tooLargeDrained(r, limit)
 	}
-	return body, nil
+	return buf.Bytes(), nil
+}
+
+func isMaxBytes(err error) bool {
+	_, ok := errors.AsType[*http.MaxBytesError](err)
+	return ok
+}
+
+// readBodyInitial caps the first allocation for a body; QFPay's forms
+// and notifications are a few KiB.
+const readBodyInitial = 8 << 10
+
+// maxDrain bounds what is read and discarded before answering 413. A
+// client that writes its whole body before reading (Python's urllib,
+// many others) would otherwise meet a closed connection instead of the
+// 413 JSON; past the bound (or the server's read_body timeout), it does.
+const maxDrain = 4 << 20
+
+// tooLargeDrained discards the rest of an oversized body, up to
+// maxDrain, then refuses it; the connection is not reused.
+func tooLargeDrained(r *http.Request, limit int64) *refusal {
+	if r.ContentLength <= maxDrain {
+		_, _ = io.CopyN(io.Discard, r.Body, maxDrain)
+	}
+	rf := tooLarge(limit)
+	rf.closeConn = true
+	return rf
 }
 
 func tooLarge(limit int64) *refusal {
@@ -88,9 +121,12 @@ func stripQFHeaders(h http.Header, prefixes ...string) {
 	}
 }
 
-// setSigned replaces the body with exactly the signed bytes.
+// setSigned makes r the documented POST carrying exactly the signed
+// bytes: whatever method and query string the caller used are gone.
 func setSigned(r *http.Request, body []byte, appCode, sig string, st signer.SignType) {
 	setSignedHeaders(r, appCode, sig, st)
+	r.Method = http.MethodPost
+	r.URL.RawQuery, r.URL.ForceQuery = "", false
 	r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	r.Body = io.NopCloser(bytes.NewReader(body))
 	r.ContentLength = int64(len(body))

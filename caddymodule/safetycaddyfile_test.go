@@ -25,6 +25,12 @@ func TestSignSafetyOptionsParse(t *testing.T) {
 		{name: "resolve_pending max only", input: `qfpay_sign hk { resolve_pending 10s }`,
 			want: SignHandler{ResolvePending: &ResolvePending{MaxWait: caddy.Duration(10 * time.Second)}}},
 		{name: "resolve_pending off", input: `qfpay_sign hk { resolve_pending off }`},
+		{name: "strict_escapes", input: `qfpay_sign hk { strict_escapes }`, want: SignHandler{StrictEscapes: true}},
+		{name: "mode observe", input: `qfpay_sign hk { mode observe }`, want: SignHandler{Mode: "observe"}},
+		{name: "mode sign", input: `qfpay_sign hk { mode sign }`, want: SignHandler{Mode: "sign"}},
+		{name: "mode other", input: `qfpay_sign hk { mode shadow }`, wantErr: "mode must be sign or observe"},
+		{name: "mode none", input: `qfpay_sign hk { mode }`, wantErr: "wrong argument count"},
+		{name: "strict_escapes with an argument", input: `qfpay_sign hk { strict_escapes on }`, wantErr: "wrong argument count"},
 		{name: "resolve_pending empty (unset env)", input: `qfpay_sign hk { resolve_pending }`},
 		{name: "resolve_pending bad", input: `qfpay_sign hk { resolve_pending soon }`, wantErr: `positive duration, got "soon"`},
 		{name: "resolve_pending three", input: `qfpay_sign hk { resolve_pending 1s 1s 1s }`, wantErr: "wrong argument count"},
@@ -59,6 +65,7 @@ func TestSignValidateAndEndpoints(t *testing.T) {
 	}{
 		{name: "unknown endpoint", h: SignHandler{Endpoints: []string{"/trade/v1/payment", "/trade/v1/anything"}}, wantErr: `"/trade/v1/anything" is not a QFPay endpoint`},
 		{name: "on_store_error", h: SignHandler{OnStoreError: "sometimes"}, wantErr: "refuse or allow"},
+		{name: "mode", h: SignHandler{Mode: "shadow"}, wantErr: "mode must be sign or observe"},
 		{name: "resolve_pending zero", h: SignHandler{ResolvePending: &ResolvePending{}}, wantErr: "max_wait must be positive"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {

@@ -1,8 +1,6 @@
 package caddymodule
 
 import (
-	"bytes"
-	"io"
 	"net/http"
 
 	"go.uber.org/zap"
@@ -12,24 +10,15 @@ import (
 // before anything was charged, so sending it again is safe.
 const respcdSignature = "1108"
 
-// peekLimit bounds how much of QFPay's answer is read to find respcd.
-const peekLimit = 64 << 10
-
 // selfHeal handles a 1108 for a Vault-backed merchant: the key may have
-// been rotated since the last refresh. The key is fetched once; only if
-// it changed is the request signed again and sent once more. Any other
-// answer passes through untouched.
-func (t *Transport) selfHeal(r *http.Request, s *signed, resp *http.Response) (*http.Response, error) {
+// been rotated since the last refresh. The key is fetched again (callers
+// hitting 1108 together share one fetch); only if it changed is the
+// request signed again and sent once more. Any other answer passes
+// through untouched, as does an observed request: the gateway never
+// signs what the application signed.
+func (t *Transport) selfHeal(s *signed, resp *http.Response, body []byte) (*http.Response, error) {
 	m := s.h.m
-	if m.cache == nil || resp.StatusCode != http.StatusOK {
-		return resp, nil
-	}
-	head, err := io.ReadAll(io.LimitReader(resp.Body, peekLimit))
-	resp.Body = struct {
-		io.Reader
-		io.Closer
-	}{io.MultiReader(bytes.NewReader(head), resp.Body), resp.Body}
-	if err != nil || parseAnswer(head).Respcd != respcdSignature {
+	if m.cache == nil || s.t.observed != nil || resp.StatusCode != http.StatusOK || parseAnswer(body).Respcd != respcdSignature {
 		return resp, nil
 	}
 	log := s.h.logger.With(zap.String("merchant", s.h.Merchant), zap.String("old_kid", s.t.kid))
@@ -45,10 +34,9 @@ func (t *Transport) selfHeal(r *http.Request, s *signed, resp *http.Response) (*
 		log.Warn("QFPay answered 1108; the rotated key has another mchid, not resending")
 		return resp, nil
 	}
-	_ = resp.Body.Close()
-	s.h.signInto(r, s.t, creds)
-	r.Header.Del(headerSign)
+	s.h.sign(s.t, creds)
 	s.t.resent = true
 	log.Warn("QFPay answered 1108; signed again with the rotated key and resent once", zap.String("kid", s.t.kid))
-	return t.send(r, s.t.sig, "")
+	resp, _, err = t.send(s.t, m.signType)
+	return resp, err
 }

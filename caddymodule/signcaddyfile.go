@@ -27,6 +27,18 @@ func (h *SignHandler) unmarshalOption(d *caddyfile.Dispenser) (known bool, err e
 		}
 	case "resolve_pending":
 		h.ResolvePending, err = parseResolvePending(d)
+	case "mode":
+		if !d.AllArgs(&h.Mode) {
+			return true, d.ArgErr()
+		}
+		if h.Mode != modeSign && h.Mode != modeObserve {
+			err = d.Errf("mode must be sign or observe, got %q", h.Mode)
+		}
+	case "strict_escapes":
+		if d.NextArg() {
+			return true, d.ArgErr()
+		}
+		h.StrictEscapes = true
 	default:
 		return false, nil
 	}

@@ -2,15 +2,14 @@ package caddymodule
 
 import (
 	"context"
+	"errors"
 	"fmt"
-	"io"
-	"maps"
 	"net/http"
-	"sync/atomic"
+	"net/url"
+	"strings"
 	"time"
 
 	"github.com/caddyserver/caddy/v2"
-	"github.com/caddyserver/caddy/v2/modules/caddyhttp/headers"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp/reverseproxy"
 )
 
@@ -18,9 +17,11 @@ func init() {
 	caddy.RegisterModule(Transport{})
 }
 
-// Transport is reverse_proxy's HTTP transport, with TLS switched on or
-// off by the qfpay app's environment, so one config serves the embedded
-// double (http) and QFPay (https) alike.
+// Transport is reverse_proxy's transport to QFPay. It sends a request it
+// builds from the signed transaction alone (outgoing.go): the caller's
+// request only tells it which transaction. TLS is on or off by the qfpay
+// app's environment, so one config serves the embedded double (http)
+// and QFPay (https) alike.
 type Transport struct {
 	// DialTimeout bounds connecting to QFPay. Default: 5s. A dial
 	// failure is the only failure after which a POST may be retried.
@@ -30,8 +31,17 @@ type Transport struct {
 	// query, never resend.
 	ResponseHeaderTimeout caddy.Duration `json:"response_header_timeout,omitempty"`
 
-	inner *reverseproxy.HTTPTransport
+	inner    *reverseproxy.HTTPTransport
+	upstream *url.URL // the app's pinned upstream: scheme and host:port
+	host     string   // the Host QFPay sees: its host, without a default port
 }
+
+// answerReadTimeout bounds reading QFPay's answer body after its headers.
+const answerReadTimeout = 10 * time.Second
+
+// errNotSigned: the transport was reached by a request qfpay_sign did
+// not prepare (a misconfigured route). Nothing unsigned is ever sent.
+var errNotSigned = errors.New("qfpay transport: request was not signed by qfpay_sign; nothing sent")
 
 // CaddyModule returns the Caddy module information.
 func (Transport) CaddyModule() caddy.ModuleInfo {
@@ -41,7 +51,10 @@ func (Transport) CaddyModule() caddy.ModuleInfo {
 	}
 }
 
-// Provision builds the inner HTTP transport for the app's upstream.
+// Provision builds the inner HTTP transport for the app's upstream:
+// HTTP/1.1 only (HTTP/2 may retry a request on a new connection) and no
+// transparent compression (QFPay's answers are small; the request then
+// carries no header we did not choose).
 func (t *Transport) Provision(ctx caddy.Context) error {
 	appIface, err := ctx.App("qfpay")
 	if err != nil {
@@ -54,87 +67,49 @@ func (t *Transport) Provision(ctx caddy.Context) error {
 	if t.ResponseHeaderTimeout == 0 {
 		t.ResponseHeaderTimeout = caddy.Duration(30 * time.Second)
 	}
+	noCompression := false
 	t.inner = &reverseproxy.HTTPTransport{
 		DialTimeout:           t.DialTimeout,
 		ResponseHeaderTimeout: t.ResponseHeaderTimeout,
+		Versions:              []string{"1.1"},
+		Compression:           &noCompression,
 	}
+	t.upstream = app.upstream
+	t.host = hostHeader(app.upstream)
 	if app.upstream.Scheme == "https" {
 		t.inner.TLS = &reverseproxy.TLSConfig{}
 	}
 	return t.inner.Provision(ctx)
 }
 
-// RoundTrip implements http.RoundTripper. reverse_proxy logs the request
-// headers at debug level after the round trip, so the signature is taken
-// off the logged request and put only on the copy that is sent.
+// hostHeader is u's host as a browser would send it: the port only when
+// it is not the scheme's default.
+func hostHeader(u *url.URL) string {
+	host, port := u.Hostname(), u.Port()
+	if port != "" && !(u.Scheme == "https" && port == "443") && !(u.Scheme == "http" && port == "80") {
+		return u.Host
+	}
+	if strings.Contains(host, ":") { // an IPv6 literal
+		return "[" + host + "]"
+	}
+	return host
+}
+
+// RoundTrip implements http.RoundTripper. r is reverse_proxy's copy of
+// the caller's request; it identifies the signed transaction and is
+// otherwise ignored. reverse_proxy logs r's headers at debug level after
+// the round trip, so the signature is taken off it.
 func (t *Transport) RoundTrip(r *http.Request) (*http.Response, error) {
 	s, ok := r.Context().Value(signedKey{}).(*signed)
 	if !ok {
-		return t.inner.RoundTrip(r)
+		return nil, errNotSigned
 	}
 	r.Header.Del(headerSign)
-	resp, err := t.send(r, s.t.sig, "")
+	resp, body, err := t.send(s.t, s.h.m.signType)
 	if err != nil {
-		return resp, err
+		return nil, err
 	}
-	return t.selfHeal(r, s, resp)
-}
-
-// send forwards a copy of r carrying sig (and appCode, if set). The copy
-// is detached from the caller's cancellation: an application hanging up
-// must not cut a payment in half; the transport's timeouts bound it. It
-// records whether the request provably never left: net/http reads the
-// body only after writing the headers on a connection, so a body never
-// read means nothing reached QFPay (the one failure after which the
-// order guard lets a retry through).
-func (t *Transport) send(r *http.Request, sig, appCode string) (*http.Response, error) {
-	out, read := outgoing(r, sig, appCode)
-	resp, err := t.inner.RoundTrip(out)
-	if s, ok := r.Context().Value(signedKey{}).(*signed); ok && err != nil {
-		s.t.notSent = !read.Load()
-	}
-	return resp, err
-}
-
-// outgoing is the copy of r that is sent, and the flag that turns true
-// once its body (or a rewound copy of it) is read.
-func outgoing(r *http.Request, sig, appCode string) (*http.Request, *atomic.Bool) {
-	out := r.WithContext(context.WithoutCancel(r.Context()))
-	out.Header = maps.Clone(r.Header) // shallow: only whole values are replaced below
-	out.Header[headerSign] = []string{sig}
-	if appCode != "" {
-		out.Header[headerAppCode] = []string{appCode}
-	}
-	read := new(atomic.Bool)
-	if out.Body == nil || out.Body == http.NoBody {
-		read.Store(true) // no body to tell by: assume it may have been sent
-		return out, read
-	}
-	out.Body = &readMarker{ReadCloser: out.Body, read: read}
-	// net/http may rewind through GetBody and send again; a rewound
-	// body must mark the request as possibly sent just the same.
-	if getBody := r.GetBody; getBody != nil {
-		out.GetBody = func() (io.ReadCloser, error) {
-			b, err := getBody()
-			if err != nil {
-				return nil, err
-			}
-			return &readMarker{ReadCloser: b, read: read}, nil
-		}
-	}
-	return out, read
-}
-
-// readMarker records that the transport started sending the body; the
-// transport reads it on its own goroutine, hence the atomic.
-type readMarker struct {
-	io.ReadCloser
-	read *atomic.Bool
-}
-
-func (m *readMarker) Read(p []byte) (int, error) {
-	m.read.Store(true)
-	return m.ReadCloser.Read(p)
+	return t.selfHeal(s, resp, body)
 }
 
 // signed carries the transaction from qfpay_sign to the transport
@@ -146,9 +121,6 @@ type signed struct {
 
 type signedKey struct{}
 
-// RequestHeaderOps sets Host to QFPay's host for TLS upstreams.
-func (t *Transport) RequestHeaderOps() *headers.HeaderOps { return t.inner.RequestHeaderOps() }
-
 // Cleanup closes idle connections.
 func (t *Transport) Cleanup() error {
 	if t.inner == nil {
@@ -157,10 +129,21 @@ func (t *Transport) Cleanup() error {
 	return t.inner.Cleanup()
 }
 
+// exchangeTimeout bounds one exchange, dial to the answer's last byte.
+func (t *Transport) exchangeTimeout() time.Duration {
+	return time.Duration(t.DialTimeout) + time.Duration(t.ResponseHeaderTimeout) + answerReadTimeout
+}
+
+// contextForSend is detached from the caller: an application hanging up
+// must not cut a payment in half. It carries no value of the caller's
+// request (no dial info: the URL's pinned host is dialled).
+func (t *Transport) contextForSend() (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.Background(), t.exchangeTimeout())
+}
+
 // Interface guards.
 var (
-	_ caddy.Provisioner                      = (*Transport)(nil)
-	_ caddy.CleanerUpper                     = (*Transport)(nil)
-	_ http.RoundTripper                      = (*Transport)(nil)
-	_ reverseproxy.RequestHeaderOpsTransport = (*Transport)(nil)
+	_ caddy.Provisioner  = (*Transport)(nil)
+	_ caddy.CleanerUpper = (*Transport)(nil)
+	_ http.RoundTripper  = (*Transport)(nil)
 )

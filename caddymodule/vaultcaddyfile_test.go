@@ -123,7 +123,7 @@ func TestVaultProvisionErrors(t *testing.T) {
 			Merchants: map[string]*Merchant{"m": {Vault: &MerchantVault{Path: "secret/x", KVVersion: 3}}}}, wantErr: "kv_version must be 1 or 2"},
 		{name: "vault and literal app code", app: App{Environment: "test",
 			Merchants: map[string]*Merchant{"m": {AppCode: "A", Vault: &MerchantVault{Path: "secret/x"}}}}, wantErr: "come from vault"},
-		{name: "vault with embedded", app: App{
+		{name: "vault with embedded", app: App{Environment: "embedded",
 			Merchants: map[string]*Merchant{"m": {Vault: &MerchantVault{Path: "secret/x"}}}}, wantErr: "embedded environment"},
 	}
 	for _, tt := range tests {

@@ -1,11 +1,9 @@
 package caddymodule
 
 import (
-	"bytes"
 	"net/http"
 	"strings"
 
-	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
 
@@ -48,22 +46,4 @@ func (h *SignHandler) checkResponse(header http.Header, body []byte, truncated b
 	}
 	responseSigTotal.WithLabelValues(h.Merchant, result).Inc()
 	return result == "ok"
-}
-
-// serveEnforced buffers QFPay's answer (bounded) so that a response whose
-// signature does not verify can be replaced by a 502 before any byte leaves.
-func (h *SignHandler) serveEnforced(cw *captureWriter, r *http.Request, next caddyhttp.Handler) error {
-	var buf bytes.Buffer
-	rec := caddyhttp.NewResponseRecorder(cw, &buf, func(int, http.Header) bool { return true })
-	if err := next.ServeHTTP(rec, r); err != nil {
-		return err
-	}
-	if h.checkResponse(rec.Header(), buf.Bytes(), buf.Len() > captureLimit) {
-		return rec.WriteResponse()
-	}
-	for k := range cw.Header() {
-		delete(cw.Header(), k)
-	}
-	(&refusal{Status: http.StatusBadGateway, Error: "QFPay's response signature does not verify", Rule: ruleResponseSignature}).write(cw)
-	return nil
 }

@@ -3,6 +3,7 @@
 //	qfsign sign           sign a form the way the gateway does (debugging, scripts)
 //	qfsign verify-notify  check a QFPay notification's X-QF-SIGN over its raw body
 //	qfsign sandbox        run the QFPay double (qfpaytest) standalone for CI
+//	qfsign doctor         check a config: keys, QFPay, store, risks
 //
 // Importing the package registers them (caddycmd.RegisterCommand in init).
 // The key is never a flag value: it comes from a file or an environment

@@ -89,7 +89,7 @@ func writeFile(t *testing.T, content string) string {
 }
 
 func TestCommandsRegistered(t *testing.T) {
-	for _, name := range []string{"sign", "verify-notify", "sandbox"} {
+	for _, name := range []string{"sign", "verify-notify", "sandbox", "doctor"} {
 		c, ok := caddycmd.Commands()[name]
 		if !ok {
 			t.Errorf("%s is not registered", name)

@@ -55,12 +55,12 @@ func loadKey(fs caddycmd.Flags, lookupEnv func(string) (string, bool)) (signer.S
 func keyText(fs caddycmd.Flags, lookupEnv func(string) (string, bool)) (string, string, error) {
 	for _, name := range refusedKeyFlags {
 		if fs.Changed(name) {
-			return "", "", fmt.Errorf("--%s: %w", name, errPlainKey)
+			return "", "", usageError{fmt.Errorf("--%s: %w", name, errPlainKey)}
 		}
 	}
 	file, env := fs.String("key-file"), fs.String("key-env")
 	if file != "" && fs.Changed("key-env") {
-		return "", "", errors.New("give --key-file or --key-env, not both")
+		return "", "", usagef("give --key-file or --key-env, not both")
 	}
 	if file != "" {
 		key, err := readKeyFile(file)

@@ -2,13 +2,15 @@ package cli
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/url"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
+	"unicode"
 
 	caddycmd "github.com/caddyserver/caddy/v2/cmd"
 	"github.com/spf13/cobra"
@@ -22,7 +24,7 @@ const defaultSandboxListen = "127.0.0.1:9999"
 func init() {
 	caddycmd.RegisterCommand(caddycmd.Command{
 		Name:  "sandbox",
-		Usage: "[--listen <addr>] [--app-code <code>] [--key-env <VAR> | --key-file <path>] [--mchid <id>] [--notify-url <url>]",
+		Usage: "[--listen <addr>] [--app-code <code>] [--key-env <VAR> | --key-file <path>] [--mchid <id>] [--notify-url <url>] [--checkout-url <url>]",
 		Short: "Runs the QFPay double standalone for application CI",
 		Long: `
 Serves qfpaytest, the QFPay double the gateway embeds, on --listen until
@@ -36,6 +38,14 @@ shown only by its fingerprint. --mchid makes the merchant one QFPay issued
 an mchid to. --notify-url sends a QFPay-style signed notification there
 after each successful payment and refund.
 
+Online Alipay payments (801101, 801501 web; 801107, 801512 WAP) get a
+pay_url on the sandbox itself: a checkout page where a browser pays,
+cancels or leaves the order pending, as a customer would; the payment's
+notification is sent when the browser pays. --checkout-url is the
+sandbox's address as that browser reaches it (default: the listen
+address, with 127.0.0.1 for an unspecified host), e.g.
+http://localhost:9999 when the sandbox runs in a container.
+
 Point the gateway at it with QFPAY_ENV=http://<listen address>.
 `,
 		CobraFunc: func(cmd *cobra.Command) {
@@ -45,6 +55,7 @@ Point the gateway at it with QFPAY_ENV=http://<listen address>.
 			addKeyFlags(fs, "", "Read the client key from this environment variable (default: the demo key)")
 			fs.String("mchid", "", "mchid the merchant must send (default: none, and mchid is refused)")
 			fs.String("notify-url", "", "Send notifications of successful payments and refunds to this URL")
+			fs.String("checkout-url", "", "Base of the checkout page's pay_url, as a browser reaches the sandbox (default: the listen address)")
 			cmd.RunE = caddycmd.WrapCommandFuncForCobra(func(fl caddycmd.Flags) (int, error) {
 				ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 				defer stop()
@@ -61,13 +72,17 @@ type sandboxConfig struct {
 	keyDesc   string // what to print for the key: the demo value or a fingerprint
 	keyExport string // the QFPAY_CLIENT_KEY=... part of the example line
 	notifyURL *url.URL
+	checkout  string // base of pay_url; "" until the listener's address is known
 }
 
 func newSandboxConfig(fs caddycmd.Flags, st stdio) (sandboxConfig, error) {
 	c := sandboxConfig{listen: fs.String("listen")}
+	if err := noArgs(fs); err != nil {
+		return c, err
+	}
 	appCode := fs.String("app-code")
-	if appCode == "" {
-		return c, errors.New("--app-code: empty")
+	if appCode == "" || strings.IndexFunc(appCode, unicode.IsControl) >= 0 {
+		return c, usagef("--app-code: empty or with control characters")
 	}
 	key, source, err := keyText(fs, st.lookupEnv)
 	if err != nil {
@@ -83,11 +98,32 @@ func newSandboxConfig(fs caddycmd.Flags, st stdio) (sandboxConfig, error) {
 	if n := fs.String("notify-url"); n != "" {
 		u, err := url.Parse(n)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return c, errors.New("--notify-url: want an absolute http(s) URL")
+			return c, usagef("--notify-url: want an absolute http(s) URL")
 		}
 		c.notifyURL = u
 	}
+	if v := fs.String("checkout-url"); v != "" {
+		u, err := url.Parse(v)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" ||
+			strings.Trim(u.Path, "/") != "" || u.RawQuery != "" || u.User != nil || u.Fragment != "" {
+			return c, usagef("--checkout-url: want an http(s) base URL without path, query or credentials")
+		}
+		c.checkout = u.Scheme + "://" + u.Host
+	}
 	return c, nil
+}
+
+// browserBase is where a browser on this machine reaches a listener on
+// addr: an unspecified host (0.0.0.0, ::) becomes 127.0.0.1.
+func browserBase(addr string) string {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "http://" + addr
+	}
+	if ip := net.ParseIP(host); ip != nil && ip.IsUnspecified() {
+		host = "127.0.0.1"
+	}
+	return "http://" + net.JoinHostPort(host, port)
 }
 
 // keyReference is how the example line refers to a non-demo key without
@@ -103,7 +139,7 @@ func keyReference(fs caddycmd.Flags) string {
 func runSandbox(ctx context.Context, fs caddycmd.Flags, st stdio) (int, error) {
 	c, err := newSandboxConfig(fs, st)
 	if err != nil {
-		return exitFailed, err
+		return exitFor(err, exitInput), err
 	}
 	run, err := qfpaytest.Start(c.listen, c.merchant)
 	if err != nil {
@@ -112,6 +148,10 @@ func runSandbox(ctx context.Context, fs caddycmd.Flags, st stdio) (int, error) {
 	if c.notifyURL != nil {
 		run.SetNotifyURL(c.notifyURL.String())
 	}
+	if c.checkout == "" {
+		c.checkout = browserBase(run.Addr)
+	}
+	run.SetCheckoutURL(c.checkout)
 	if err := c.print(st.out, run.URL); err != nil {
 		_ = run.Close()
 		return exitFailed, fmt.Errorf("sandbox: writing the banner: %w", err)
@@ -140,9 +180,10 @@ func (c sandboxConfig) print(w io.Writer, base string) error {
   mchid:       %s
   sign types:  md5 (default) or sha256 with X-QF-SIGNTYPE: SHA256
   notify URL:  %s
+  checkout:    %s/checkout/<id> (pay_url of 801101, 801501, 801107, 801512: open it in a browser)
 point the gateway at it:
   QFPAY_ENV=%s QFPAY_APP_CODE=%s QFPAY_CLIENT_KEY=%s qfsign run --config Caddyfile.example
 stop with Ctrl-C or SIGTERM
-`, base, c.merchant.AppCode, c.keyDesc, mchid, notify, base, c.merchant.AppCode, c.keyExport)
+`, base, c.merchant.AppCode, c.keyDesc, mchid, notify, c.checkout, base, c.merchant.AppCode, c.keyExport)
 	return err
 }

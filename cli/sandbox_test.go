@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"regexp"
 	"strings"
 	"testing"
@@ -72,6 +73,18 @@ func (r *sandboxRun) stop(t *testing.T) outcome {
 // pay posts a payment signed with appCode and key; it returns respcd.
 func pay(t *testing.T, base, appCode, key, outTradeNo string, st signer.SignType) string {
 	t.Helper()
+	return payAnswer(t, base, appCode, key, outTradeNo, st).Respcd
+}
+
+// answer is what the sandbox tests read of a payment answer.
+type answer struct {
+	Respcd string `json:"respcd"`
+	PayURL string `json:"pay_url"`
+}
+
+// payAnswer posts an 801101 payment signed with appCode and key.
+func payAnswer(t *testing.T, base, appCode, key, outTradeNo string, st signer.SignType) answer {
+	t.Helper()
 	p := signer.FromMap(map[string]string{
 		"txamt": "1500", "txcurrcd": "HKD", "pay_type": "801101", "out_trade_no": outTradeNo,
 		"txdtm": time.Now().Format("2006-01-02 15:04:05"),
@@ -91,18 +104,31 @@ func pay(t *testing.T, base, appCode, key, outTradeNo string, st signer.SignType
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
-	var body struct {
-		Respcd string `json:"respcd"`
-	}
+	var body answer
 	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
 		t.Fatal(err)
 	}
-	return body.Respcd
+	return body
+}
+
+// checkoutPay presses Pay on the checkout page at payURL, as a browser
+// would; the sandbox answers with a redirect (no return_url: the page).
+func checkoutPay(t *testing.T, payURL string) {
+	t.Helper()
+	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := client.PostForm(payURL, url.Values{"action": {"pay"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("Pay answered %d", resp.StatusCode)
+	}
 }
 
 func TestSandboxDemoCredentials(t *testing.T) {
 	r := startSandbox(t, env{"QFPAY_CLIENT_KEY": "a-real-key-the-sandbox-must-not-pick-up"})
-	for _, want := range []string{qfpaytest.DemoAppCode, qfpaytest.DemoClientKey, "QFPAY_ENV=" + r.url + " "} {
+	for _, want := range []string{qfpaytest.DemoAppCode, qfpaytest.DemoClientKey, "QFPAY_ENV=" + r.url + " ", "checkout:    " + r.url + "/checkout/<id>"} {
 		if !strings.Contains(r.banner, want) {
 			t.Errorf("banner lacks %q:\n%s", want, r.banner)
 		}
@@ -144,8 +170,9 @@ func TestSandboxOwnCredentials(t *testing.T) {
 	}
 }
 
-// TestSandboxNotifyThenVerify: a notification the sandbox sends verifies
-// with verify-notify, over the bytes as received.
+// TestSandboxNotifyThenVerify: an online payment is notified once its
+// checkout page is paid, and the notification verifies with
+// verify-notify, over the bytes as received.
 func TestSandboxNotifyThenVerify(t *testing.T) {
 	type got struct {
 		body []byte
@@ -162,9 +189,16 @@ func TestSandboxNotifyThenVerify(t *testing.T) {
 	}))
 	defer app.Close()
 	r := startSandbox(t, env{}, "--notify-url", app.URL+"/qfpay/notify")
-	if got := pay(t, r.url, qfpaytest.DemoAppCode, qfpaytest.DemoClientKey, "CLI-NOTIFY-1", signer.MD5); got != "0000" {
-		t.Fatalf("respcd %s", got)
+	a := payAnswer(t, r.url, qfpaytest.DemoAppCode, qfpaytest.DemoClientKey, "CLI-NOTIFY-1", signer.MD5)
+	if a.Respcd != "0000" || !strings.HasPrefix(a.PayURL, r.url+"/checkout/") {
+		t.Fatalf("payment: %+v", a)
 	}
+	select {
+	case n := <-ch:
+		t.Fatalf("notified before the customer paid: %s", n.body)
+	default:
+	}
+	checkoutPay(t, a.PayURL)
 	var n got
 	select {
 	case n = <-ch:
@@ -182,6 +216,10 @@ func TestSandboxBadFlags(t *testing.T) {
 		{"--listen", "127.0.0.1:notaport"},
 		{"--notify-url", "ftp://example.com/x"},
 		{"--notify-url", "/relative"},
+		{"--checkout-url", "localhost:9999"},
+		{"--checkout-url", "http://localhost:9999/pay"},
+		{"--checkout-url", "http://localhost:9999/?a=1"},
+		{"--checkout-url", "http://u:p@localhost:9999"},
 		{"--app-code", ""},
 		{"--key-env", "QFSIGN_T_UNSET"},
 		{"--key", "x"},
@@ -191,5 +229,33 @@ func TestSandboxBadFlags(t *testing.T) {
 		if err == nil || code == 0 {
 			t.Errorf("%q accepted", args)
 		}
+	}
+}
+
+// TestSandboxCheckoutURL: pay_url and the banner use --checkout-url, the
+// address a browser outside the sandbox's network namespace would use.
+func TestSandboxCheckoutURL(t *testing.T) {
+	r := startSandbox(t, env{}, "--checkout-url", "http://localhost:19999/")
+	if !strings.Contains(r.banner, "checkout:    http://localhost:19999/checkout/<id>") {
+		t.Errorf("banner:\n%s", r.banner)
+	}
+	a := payAnswer(t, r.url, qfpaytest.DemoAppCode, qfpaytest.DemoClientKey, "CLI-CHECKOUT-1", signer.MD5)
+	if !strings.HasPrefix(a.PayURL, "http://localhost:19999/checkout/") {
+		t.Errorf("pay_url %q", a.PayURL)
+	}
+}
+
+func TestBrowserBase(t *testing.T) {
+	for _, tc := range []struct{ name, addr, want string }{
+		{"loopback kept", "127.0.0.1:9999", "http://127.0.0.1:9999"},
+		{"any IPv4", "0.0.0.0:9999", "http://127.0.0.1:9999"},
+		{"any IPv6", "[::]:9999", "http://127.0.0.1:9999"},
+		{"named host kept", "sandbox.local:80", "http://sandbox.local:80"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := browserBase(tc.addr); got != tc.want {
+				t.Errorf("got %q, want %q", got, tc.want)
+			}
+		})
 	}
 }

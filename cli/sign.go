@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+	"unicode"
 
 	caddycmd "github.com/caddyserver/caddy/v2/cmd"
 	"github.com/spf13/cobra"
@@ -16,7 +17,7 @@ import (
 func init() {
 	caddycmd.RegisterCommand(caddycmd.Command{
 		Name:  "sign",
-		Usage: "[--key-file <path> | --key-env <VAR>] [--sign-type md5|sha256] [--charset <label>] [--app-code <code>] [--explain] [<name>=<value> ...]",
+		Usage: "[--key-file <path> | --key-env <VAR>] [--sign-type md5|sha256] [--charset <label>] [--strict-escapes] [--app-code <code>] [--explain] [<name>=<value> ...]",
 		Short: "Prints the X-QF-SIGN signature of a QFPay form",
 		Long: `
 Signs a QFPay request form exactly as the gateway does and prints the
@@ -25,10 +26,15 @@ X-QF-SIGN value: MD5 as upper-case hex (default), SHA-256 as lower-case hex.
 The form is given either as arguments, one <name>=<value> each with the
 value raw (not URL-encoded; quote it for the shell), or, with no arguments,
 as an application/x-www-form-urlencoded body on standard input (trailing
-newlines are ignored). Parsing is the gateway's: repeated names, bad
-escapes, invalid UTF-8 and control characters are errors. Every field is
-signed as given, empty values included. --charset names the encoding of
-the values (big5, gbk, shift_jis, ...; default UTF-8).
+newlines are ignored). Parsing is the gateway's: repeated names, invalid
+UTF-8 and control characters are errors; a '%' without two hex digits is
+a literal '%' (as PHP and Python read it) unless --strict-escapes, as
+qfpay_sign's strict_escapes, makes it an error. Every field is signed as
+given, empty values included. As in the gateway, line breaks and tabs
+are errors too, except in extend_info and goods_info (JSON text).
+--charset names the encoding of the values (big5, gbk, shift_jis, ...;
+default UTF-8). Standard input must be a pipe or a file: with no
+arguments at a terminal the command stops rather than wait.
 
 The key is read from --key-file (one trailing newline removed) or from the
 environment variable named by --key-env (default QFPAY_CLIENT_KEY). It is
@@ -37,12 +43,16 @@ never accepted as a flag value: --key is refused.
 --explain also writes to standard error the sorted canonical string with
 every value masked to its length in bytes, the key's fingerprint, the sign
 type and the headers that would be sent; never a value or the key.
+
+Exit status: 0 signed, 2 usage (a flag, an argument, a terminal on
+standard input), 3 input (the key or the form cannot be used).
 `,
 		CobraFunc: func(cmd *cobra.Command) {
 			fs := cmd.Flags()
 			addKeyFlags(fs, defaultKeyEnv, "Read the client key from this environment variable")
 			fs.String("sign-type", "md5", "Digest: md5 (upper-case hex) or sha256 (lower-case hex)")
 			fs.String("charset", "", "Encoding of the form values (default UTF-8)")
+			fs.Bool("strict-escapes", false, "Refuse a '%' not followed by two hex digits, as qfpay_sign's strict_escapes")
 			fs.String("app-code", "", "App code to show in the --explain header list")
 			fs.Bool("explain", false, "Explain the signature on standard error (values masked)")
 			cmd.RunE = caddycmd.WrapCommandFuncForCobra(func(fl caddycmd.Flags) (int, error) {
@@ -54,43 +64,60 @@ type and the headers that would be sent; never a value or the key.
 
 // runSign is the sign command; fs holds the parsed flags and arguments.
 func runSign(fs caddycmd.Flags, st stdio) (int, error) {
-	signType, err := signer.ParseSignType(fs.String("sign-type"))
+	e, err := signForm(fs, st)
 	if err != nil {
-		return exitFailed, fmt.Errorf("--sign-type: %w", err)
+		return exitFor(err, exitInput), err
 	}
-	cs, err := signer.LookupCharset(fs.String("charset"))
-	if err != nil {
-		return exitFailed, fmt.Errorf("--charset: %w", err)
-	}
-	key, source, err := loadKey(fs, st.lookupEnv)
-	if err != nil {
-		return exitFailed, err
-	}
-	if key.IsZero() {
-		return exitFailed, errors.New("no key: give --key-file <path> or --key-env <VAR>")
-	}
-	body, err := formBody(fs.Args(), st)
-	if err != nil {
-		return exitFailed, err
-	}
-	params, err := signer.ParseForm(body, cs)
-	if err != nil {
-		return exitFailed, fmt.Errorf("the form: %w", err)
-	}
-	if len(params) == 0 {
-		return exitFailed, errors.New("the form has no fields")
-	}
-	sig := signer.Sign(params, key, signType)
-	if _, err := fmt.Fprintln(st.out, sig); err != nil {
+	if _, err := fmt.Fprintln(st.out, e.sig); err != nil {
 		return exitFailed, fmt.Errorf("writing the signature: %w", err)
 	}
 	if fs.Bool("explain") {
-		e := explanation{params: params, key: key, keySource: source, signType: signType, sig: sig, appCode: fs.String("app-code")}
 		if err := e.write(st.errOut); err != nil {
 			return exitFailed, fmt.Errorf("writing the explanation: %w", err)
 		}
 	}
 	return exitOK, nil
+}
+
+// signForm reads the flags, the key and the form, and signs.
+func signForm(fs caddycmd.Flags, st stdio) (explanation, error) {
+	e := explanation{appCode: fs.String("app-code")}
+	var err error
+	if e.signType, err = signer.ParseSignType(fs.String("sign-type")); err != nil {
+		return e, usagef("--sign-type: %w", err)
+	}
+	cs, err := signer.LookupCharset(fs.String("charset"))
+	if err != nil {
+		return e, usagef("--charset: %w", err)
+	}
+	if strings.IndexFunc(e.appCode, unicode.IsControl) >= 0 {
+		return e, usagef("--app-code: control characters")
+	}
+	if e.key, e.keySource, err = loadKey(fs, st.lookupEnv); err != nil {
+		return e, err
+	}
+	if e.key.IsZero() {
+		return e, usagef("no key: give --key-file <path> or --key-env <VAR>")
+	}
+	body, err := formBody(fs.Args(), st)
+	if err != nil {
+		return e, err
+	}
+	parse := signer.ParseForm
+	if fs.Bool("strict-escapes") {
+		parse = signer.ParseFormStrict
+	}
+	if e.params, err = parse(body, cs); err != nil {
+		return e, fmt.Errorf("the form: %w", err)
+	}
+	if err := signer.CheckLines(e.params); err != nil {
+		return e, fmt.Errorf("the form: %w", err)
+	}
+	if len(e.params) == 0 {
+		return e, errors.New("the form has no fields")
+	}
+	e.sig = signer.Sign(e.params, e.key, e.signType)
+	return e, nil
 }
 
 // formBody returns the urlencoded form: built from name=value arguments
@@ -104,7 +131,7 @@ func formBody(args []string, st stdio) ([]byte, error) {
 		}
 		b = bytes.TrimRight(b, "\r\n")
 		if len(b) == 0 {
-			return nil, errors.New("no form: give <name>=<value> arguments or a urlencoded body on standard input")
+			return nil, usagef("no form: give <name>=<value> arguments or a urlencoded body on standard input")
 		}
 		return b, nil
 	}
@@ -112,7 +139,7 @@ func formBody(args []string, st stdio) ([]byte, error) {
 	for i, arg := range args {
 		name, value, ok := strings.Cut(arg, "=")
 		if !ok {
-			return nil, fmt.Errorf("argument %d: want <name>=<value>", i+1)
+			return nil, usagef("argument %d: want <name>=<value>", i+1)
 		}
 		if i > 0 {
 			b.WriteByte('&')

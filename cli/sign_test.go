@@ -131,6 +131,16 @@ func TestSignArgsRaw(t *testing.T) {
 	}
 }
 
+// TestSignLiteralPercent: stdin "50% off" is signed as the gateway
+// signs it by default: the literal value, as PHP and Python read it.
+func TestSignLiteralPercent(t *testing.T) {
+	e := env{"QFPAY_CLIENT_KEY": "k3y"}
+	want := signer.Sign(signer.FromMap(map[string]string{"goods_name": "50% off", "txamt": "1"}), signer.NewSecret("k3y"), signer.MD5)
+	if o := run(t, runSign, "sign", e, "goods_name=50%+off&txamt=1"); o.err != nil || o.out != want+"\n" {
+		t.Fatalf("stdout %q, err %v; want %s", o.out, o.err, want)
+	}
+}
+
 func TestSignCharset(t *testing.T) {
 	e := env{"QFPAY_CLIENT_KEY": "k3y"}
 	want := signer.Sign(signer.FromMap(map[string]string{"goods_name": "測試", "txamt": "1"}), signer.NewSecret("k3y"), signer.MD5)
@@ -160,7 +170,7 @@ func TestSignFormErrors(t *testing.T) {
 	}{
 		{"repeated name", "", []string{"a=" + secretValue, "a=2"}, "more than once"},
 		{"argument without =", "", []string{"a=1", secretValue}, "argument 2"},
-		{"bad escape", "a=%ZZ" + secretValue, nil, "percent-escape"},
+		{"bad escape, --strict-escapes", "a=%ZZ" + secretValue, []string{"--strict-escapes"}, "percent-escape"},
 		{"control character", "", []string{"a=" + secretValue + "\x01"}, "control"},
 		{"bad name", "", []string{"a b=" + secretValue}, "field names"},
 		{"empty stdin", "\n", nil, "no form"},

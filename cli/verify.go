@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"unicode"
 
 	caddycmd "github.com/caddyserver/caddy/v2/cmd"
 	"github.com/spf13/cobra"
@@ -22,8 +23,10 @@ came with, standard input its body, byte for byte. QFPay signs the raw body
 followed by the key, so nothing is trimmed or re-serialised: save the body
 exactly as received (a newline added by an editor or echo breaks it).
 
-Prints "ok" and exits 0 when the signature verifies; otherwise exits
-non-zero with "signature does not verify". Hex case is ignored.
+Prints "ok" and exits 0 when the signature verifies; exits 1 with
+"signature does not verify" when it does not. Hex case is ignored. Exit
+status 2 is a usage error (a flag, an extra argument, a terminal on
+standard input), 3 a key or body that cannot be read.
 
 The key is read from --key-file (one trailing newline removed) or from the
 environment variable named by --key-env (default QFPAY_CLIENT_KEY); it is
@@ -45,24 +48,13 @@ var errNotVerified = errors.New("signature does not verify")
 
 // runVerifyNotify is the verify-notify command.
 func runVerifyNotify(fs caddycmd.Flags, st stdio) (int, error) {
-	sig := strings.TrimSpace(fs.String("sign"))
-	if sig == "" {
-		return exitFailed, errors.New("--sign is required: the notification's X-QF-SIGN header value")
-	}
-	signType, err := signer.ParseSignType(fs.String("sign-type"))
+	key, sig, signType, err := verifyInputs(fs, st)
 	if err != nil {
-		return exitFailed, fmt.Errorf("--sign-type: %w", err)
-	}
-	key, _, err := loadKey(fs, st.lookupEnv)
-	if err != nil {
-		return exitFailed, err
-	}
-	if key.IsZero() {
-		return exitFailed, errors.New("no key: give --key-file <path> or --key-env <VAR>")
+		return exitFor(err, exitInput), err
 	}
 	body, err := readInput(st.in, "the notification body")
 	if err != nil {
-		return exitFailed, err
+		return exitFor(err, exitInput), err
 	}
 	if !signer.VerifyNotification(body, key, signType, sig) {
 		return exitFailed, fmt.Errorf("%w (%s over %d bytes, key %s%s)",
@@ -72,6 +64,29 @@ func runVerifyNotify(fs caddycmd.Flags, st stdio) (int, error) {
 		return exitFailed, fmt.Errorf("writing the result: %w", err)
 	}
 	return exitOK, nil
+}
+
+// verifyInputs reads the flags and the key.
+func verifyInputs(fs caddycmd.Flags, st stdio) (signer.Secret, string, signer.SignType, error) {
+	if err := noArgs(fs); err != nil {
+		return signer.Secret{}, "", 0, err
+	}
+	sig := strings.TrimSpace(fs.String("sign"))
+	if sig == "" {
+		return signer.Secret{}, "", 0, usagef("--sign is required: the notification's X-QF-SIGN header value")
+	}
+	if strings.IndexFunc(sig, unicode.IsControl) >= 0 {
+		return signer.Secret{}, "", 0, usagef("--sign: control characters")
+	}
+	signType, err := signer.ParseSignType(fs.String("sign-type"))
+	if err != nil {
+		return signer.Secret{}, "", 0, usagef("--sign-type: %w", err)
+	}
+	key, _, err := loadKey(fs, st.lookupEnv)
+	if err == nil && key.IsZero() {
+		err = usagef("no key: give --key-file <path> or --key-env <VAR>")
+	}
+	return key, sig, signType, err
 }
 
 // mismatchHint names the usual mistakes; it never weakens the verdict.

@@ -77,8 +77,10 @@ type Cache struct {
 	fetching atomic.Int64
 
 	fetchMu     sync.Mutex // one fetch at a time
-	lastRefetch time.Time  // under refetchMu
 	refetchMu   sync.Mutex
+	lastRefetch time.Time // under refetchMu
+	refetching  *flight   // under refetchMu: the on-demand fetch in progress
+	onWait      func()    // tests: a caller is about to wait for a flight
 
 	startOnce sync.Once
 	stopOnce  sync.Once
@@ -203,28 +205,52 @@ func (c *Cache) Current() (*Credentials, error) {
 }
 
 // Refetch fetches now because the key with kid was refused. If another
-// key has already replaced it, or an earlier Refetch called the source
-// within RefetchMin, the current credentials are returned as they are.
+// key has already replaced it, the current credentials are returned. If
+// a Refetch is in flight, its result is awaited and shared: callers that
+// hit the refusal together all sign with the key it brings. Otherwise,
+// within RefetchMin of the last Refetch, the current credentials are
+// returned as they are (a wrong key must not turn traffic into Vault load).
 func (c *Cache) Refetch(kid string) (*Credentials, error) {
 	if cur, err := c.Current(); err == nil && cur.KID() != kid {
 		return cur, nil
 	}
 	c.refetchMu.Lock()
-	now := c.cfg.Now()
-	recent := !c.lastRefetch.IsZero() && now.Sub(c.lastRefetch) < c.cfg.RefetchMin
-	if !recent {
-		c.lastRefetch = now
+	if f := c.refetching; f != nil {
+		c.refetchMu.Unlock()
+		if c.onWait != nil {
+			c.onWait()
+		}
+		<-f.done
+		return f.creds, f.err
 	}
-	c.refetchMu.Unlock()
-	if recent {
+	now := c.cfg.Now()
+	if !c.lastRefetch.IsZero() && now.Sub(c.lastRefetch) < c.cfg.RefetchMin {
+		c.refetchMu.Unlock()
 		return c.Current()
 	}
+	f := &flight{done: make(chan struct{})}
+	c.lastRefetch, c.refetching = now, f
+	c.refetchMu.Unlock()
+
 	creds, err := c.fetch()
 	c.observe(creds, err)
-	if err != nil {
-		return nil, err
+	if err == nil {
+		f.creds, f.err = c.Current()
+	} else {
+		f.err = err
 	}
-	return c.Current()
+	c.refetchMu.Lock()
+	c.refetching = nil
+	c.refetchMu.Unlock()
+	close(f.done)
+	return f.creds, f.err
+}
+
+// flight is one on-demand fetch; its result is set before done closes.
+type flight struct {
+	done  chan struct{}
+	creds *Credentials
+	err   error
 }
 
 // Status is a snapshot for the probes.

@@ -3,6 +3,7 @@ package keys_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -197,5 +198,61 @@ func TestCacheLiveness(t *testing.T) {
 	clk.Add(2 * time.Hour) // refresh 1h ±10% jitter, then 30s grace
 	if c.Status().Alive {
 		t.Fatal("a refresh long overdue must not be alive")
+	}
+}
+
+// Callers refused together (1108 after a rotation) share one fetch: those
+// arriving while it is in flight wait for it and all get the new key,
+// none the refused one, and the source is called once for them all.
+func TestCacheRefetchSingleFlight(t *testing.T) {
+	var calls atomic.Int32
+	started, release := make(chan struct{}), make(chan struct{})
+	src := sourceFunc(func(context.Context) (keys.Credentials, error) {
+		if calls.Add(1) == 1 {
+			return keys.NewCredentials("APP", testKey, "", "v1")
+		}
+		close(started)
+		<-release
+		return keys.NewCredentials("APP", testKey+"-rotated", "", "v2")
+	})
+	clk := &clock{now: time.Unix(1_800_000_000, 0)}
+	c := keys.NewCache(src, keys.CacheConfig{RefetchMin: 5 * time.Second, Now: clk.Now}, nil)
+	waiting := make(chan struct{}, 8)
+	keys.SetOnWait(c, func() { waiting <- struct{}{} })
+	old, err := c.Refetch("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	clk.Add(6 * time.Second)
+	const n = 8
+	got := make(chan string, n)
+	refetch := func() {
+		cr, err := c.Refetch(old.KID())
+		if err != nil {
+			got <- "error: " + err.Error()
+			return
+		}
+		got <- cr.KID()
+	}
+	go refetch()
+	<-started // the leader's fetch is in flight from here until release
+	for range n - 1 {
+		go refetch()
+	}
+	for range n - 1 {
+		select {
+		case <-waiting:
+		case kid := <-got:
+			t.Fatalf("a caller did not wait for the fetch in flight: got %s", kid)
+		}
+	}
+	close(release)
+	for range n {
+		if kid := <-got; kid == old.KID() || !strings.HasSuffix(kid, "v2") {
+			t.Fatalf("a caller got %s, want the rotated key (v2)", kid)
+		}
+	}
+	if calls.Load() != 2 {
+		t.Fatalf("source called %d times, want 2 (the load, then one shared refetch)", calls.Load())
 	}
 }

@@ -95,6 +95,13 @@ func (v *Vault) Logins() int {
 	return v.logins
 }
 
+// Login logs in unless already logged in: a check that the configured
+// method works, for `qfsign doctor`.
+func (v *Vault) Login(ctx context.Context) error {
+	_, err := v.ensureLogin(ctx)
+	return err
+}
+
 // Do runs fn with a logged-in client. A 403 ends the current login and
 // fn is retried once after logging in again: the token expired, was
 // revoked, or the agent sink rotated it.

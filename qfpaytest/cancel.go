@@ -20,6 +20,7 @@ func (s *Server) cancel(m Merchant, form map[string]string) any {
 	}
 	orig, code := s.targetLocked(m.AppCode, form)
 	if code == "" {
+		s.settleLocked(orig)
 		code = cancellable(orig, form["txamt"])
 	}
 	if code != "" {

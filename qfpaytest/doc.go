@@ -25,4 +25,13 @@
 // asynchronous notification, retried on QFPay's schedule (scaled by
 // SetRetryScale) until answered "SUCCESS"; attempts are recorded as
 // Deliveries. Close stops them.
+//
+// SetCheckoutURL turns on a checkout page for the online Alipay types
+// (801101, 801501, 801514 web; 801107, 801512 WAP): their pay_url opens a
+// page on the double itself, where a browser pays (query 0000 with paydtm,
+// the notification, then return_url), cancels (1142, cancel 2) or leaves
+// the order pending (1145); unpaid orders answer 1143 until expired_time
+// (default 30 minutes, on the clock SetClock sets) closes them (1142). The
+// page's requests come from the customer, not the merchant: they are not
+// recorded.
 package qfpaytest

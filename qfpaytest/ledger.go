@@ -62,6 +62,8 @@ type entry struct {
 	notifyURL string // per-request notify_url; "" means the server's
 	orderType string // orderPayment or orderRefund
 	origSyssn string // refunds: the payment refunded
+	paydtm    string // when it was paid; "" until then
+	co        checkout
 	state
 	payment
 }
@@ -82,6 +84,7 @@ type row struct {
 	payment
 	OrderType string `json:"order_type"`
 	Origssn   string `json:"origssn,omitempty"` // refunds only, as QFPay
+	Paydtm    string `json:"paydtm,omitempty"`  // payments once paid
 	Respcd    string `json:"respcd"`
 	Cancel    string `json:"cancel"`
 	Errmsg    string `json:"errmsg"`
@@ -89,7 +92,7 @@ type row struct {
 
 func (e *entry) row() row {
 	return row{
-		payment: e.payment, OrderType: e.orderType, Origssn: e.origSyssn,
+		payment: e.payment, OrderType: e.orderType, Origssn: e.origSyssn, Paydtm: e.paydtm,
 		Respcd: e.respcd, Cancel: e.cancel, Errmsg: respText(e.respcd),
 	}
 }

@@ -205,7 +205,7 @@ func (s *Server) notifyLocked(e entry, notifyType string) error {
 // notificationBody renders e as QFPay's notification; mchid only if issued.
 func notificationBody(e entry, mchid, notifyType string) []byte {
 	fields := map[string]string{
-		"status": "1", "pay_type": e.PayType, "sysdtm": e.Sysdtm, "paydtm": e.Sysdtm,
+		"status": "1", "pay_type": e.PayType, "sysdtm": e.Sysdtm, "paydtm": cmp.Or(e.paydtm, e.Sysdtm),
 		"goods_name": e.goodsName, "txcurrcd": e.Txcurrcd, "txdtm": e.Txdtm, "mchid": mchid,
 		"txamt": e.Txamt, "out_trade_no": e.OutTradeNo, "syssn": e.Syssn, "cancel": "0",
 		"respcd": "0000", "chnlsn": e.Chnlsn, "cardcd": e.Cardcd, "notify_type": notifyType,

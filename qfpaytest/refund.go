@@ -24,6 +24,9 @@ func (s *Server) refund(m Merchant, form map[string]string) any {
 		return fail("1102")
 	}
 	orig := s.findLocked(m.AppCode, bySyssn, form["syssn"])
+	if orig != nil {
+		s.settleLocked(orig)
+	}
 	amt, _ := amount(form["txamt"])
 	if code := refundable(orig, amt); code != "" {
 		return fail(code)

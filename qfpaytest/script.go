@@ -119,6 +119,7 @@ func (s *Server) observeLocked(e *entry) {
 	}
 	e.respcd, e.final = e.final, ""
 	if e.respcd == "0000" {
+		e.paydtm = s.now().In(hkTime).Format(dtmLayout)
 		_ = s.notifyLocked(*e, notifyPayment) // no URL set: nothing to send
 	}
 }

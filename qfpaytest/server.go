@@ -29,6 +29,7 @@ type Merchant struct {
 	AppCode   string
 	ClientKey string
 	MchID     string // "" when QFPay issued none; then a request carrying mchid is refused
+	Name      string // shown on the checkout page; "" shows a generic name
 }
 
 // Request is one request as received, recorded before any verification.
@@ -51,6 +52,9 @@ type Server struct {
 	seq       uint64
 	now       func() time.Time // replaced by tests for fixed dates
 	n         notifier         // asynchronous notifications, see notify.go
+
+	checkoutURL string       // base of pay_url when the checkout page is on; see checkout.go
+	pages       http.Handler // the checkout page, see checkout_http.go
 }
 
 // result is the envelope every QFPay answer starts with.
@@ -75,6 +79,7 @@ type route struct {
 func New(merchants ...Merchant) *Server {
 	s := &Server{merchants: make(map[string]Merchant), now: time.Now}
 	s.n.init()
+	s.pages = s.checkoutPages()
 	for _, m := range merchants {
 		s.AddMerchant(m)
 	}
@@ -130,8 +135,14 @@ func (s *Server) Reset() {
 	s.requests = nil
 }
 
-// ServeHTTP records the request, then routes and verifies it.
+// ServeHTTP records the request, then routes and verifies it. The
+// checkout page is a customer's browser, not the merchant: it is served
+// apart and not recorded.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if strings.HasPrefix(r.URL.Path, checkoutPrefix) {
+		s.pages.ServeHTTP(w, r)
+		return
+	}
 	body, readErr := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
 	s.record(r, body)
 	rt, ok := s.route(r.URL.Path)

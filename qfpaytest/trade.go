@@ -93,7 +93,7 @@ func checkPayment(form map[string]string) string {
 	if !validDtm(form["txdtm"]) {
 		return "invalid txdtm"
 	}
-	return ""
+	return checkExpiredTime(form["expired_time"])
 }
 
 // payment creates a payment: successful at once, unless a scripted
@@ -136,9 +136,17 @@ func (s *Server) payLocked(m Merchant, form map[string]string, o Outcome) any {
 		appCode: m.AppCode, goodsName: form["goods_name"], notifyURL: form["notify_url"],
 		orderType: orderPayment, state: o.initial(), payment: p,
 	}
+	if e.respcd == "0000" {
+		e.paydtm = p.Sysdtm
+	}
+	s.openCheckoutLocked(&e, m, form, now)
 	s.trades = append(s.trades, e)
 	if e.respcd == "0000" {
 		_ = s.notifyLocked(e, notifyPayment) // no URL set: nothing to send
+	}
+	if e.co.token != "" {
+		// The order exists; whether it gets paid, query tells (1143 until then).
+		return paymentResponse{result: success(), payment: e.payment}
 	}
 	return paymentResponse{result: result{Respcd: e.respcd, Resperr: respText(e.respcd)}, payment: p}
 }
@@ -157,6 +165,7 @@ func (s *Server) query(m Merchant, form map[string]string) any {
 		e := &s.trades[i]
 		if e.appCode == m.AppCode && matches(syssns, e.Syssn) && matches(outs, e.OutTradeNo) &&
 			(form["pay_type"] == "" || form["pay_type"] == e.PayType) {
+			s.settleLocked(e)
 			s.observeLocked(e)
 			rows = append(rows, e.row())
 		}

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"sync"
 )
 
 // Field is the rule set of one form field, applied in order.
@@ -26,8 +27,11 @@ type Endpoint struct {
 	// signed parameters travel in the query string instead of the body;
 	// QFPay signs them the same way (see ParamsInQuery).
 	Method string
-	Fields []Field
-	Cross  []CrossCheck
+	// AcceptGet takes GET with the fields in the query string as well;
+	// the gateway forwards Method all the same.
+	AcceptGet bool
+	Fields    []Field
+	Cross     []CrossCheck
 	// UniqueOrder says the call creates a new out_trade_no, which QFPay
 	// requires unique per merchant across payments and refunds: the
 	// gateway guards it against reuse.
@@ -76,14 +80,42 @@ func (e *Endpoint) refuseName(name string) error {
 	return nil
 }
 
-// Known reports whether name is one of the endpoint's fields or a
-// credential name it refuses: a bounded set, safe as a metric label.
+// Known reports whether name is exactly one of the endpoint's fields or
+// a credential name it refuses: a bounded set, safe as a metric label.
+// Case variants (TXAMT, Sign) are not: a caller could mint endless ones.
 func (e *Endpoint) Known(name string) bool {
 	if _, ok := e.byName[name]; ok {
 		return true
 	}
-	lower := strings.ToLower(name)
-	return name == "mchid" || in(forbiddenNames, lower) || in(e.forbidden, lower)
+	return name == "mchid" || in(forbiddenNames, name) || in(e.forbidden, name)
+}
+
+// knownNames maps the lower-case form of every name the gateway knows,
+// on any endpoint, to its spelling: QFPay's field names are lower case.
+var knownNames = sync.OnceValue(func() map[string]string {
+	m := map[string]string{"mchid": "mchid"}
+	for n := range forbiddenNames {
+		m[n] = n
+	}
+	for _, e := range Endpoints {
+		for _, f := range e.Fields {
+			m[strings.ToLower(f.Name)] = f.Name
+		}
+		if e.AppCodeField != "" {
+			m[strings.ToLower(e.AppCodeField)] = e.AppCodeField
+		}
+	}
+	return m
+})
+
+// checkCase refuses a known field's name in another case: QFPay's PHP
+// and Java stacks may read TXAMT beside txamt, and a rule that applies
+// only to the exact name would let the variant through unchecked.
+func checkCase(name string) error {
+	if known, ok := knownNames()[strings.ToLower(name)]; ok && known != name {
+		return fieldErr(name, RuleCase, "field names are case-sensitive; use "+known)
+	}
+	return nil
 }
 
 // ParamsInQuery reports whether the signed parameters travel in the
@@ -100,11 +132,29 @@ func (e *Endpoint) WithAppCode(p Params, appCode string) Params {
 	return p.Set(e.AppCodeField, appCode)
 }
 
+// CheckLines applies the gateway's line rule without an endpoint (for
+// `qfsign sign`): control characters, line breaks and tabs are refused
+// in every field but the multiline ones.
+func CheckLines(p Params) error {
+	for _, kv := range p {
+		if in(multiline, kv.Name) {
+			continue
+		}
+		if _, err := NoControl(kv.Value, nil); err != nil {
+			return withField(err, kv.Name)
+		}
+	}
+	return nil
+}
+
 // Validate drops empty fields, applies the field rules and the merchant's
 // policy, fills defaults, and returns the Params to sign. p is reused.
 func (e *Endpoint) Validate(p Params, pol *Policy) (Params, error) {
 	out := p[:0]
 	for _, kv := range p {
+		if err := checkCase(kv.Name); err != nil {
+			return nil, err
+		}
 		if kv.Value == "" {
 			continue
 		}

@@ -88,7 +88,7 @@ func TestTradeEndpointRules(t *testing.T) {
 		{AddNoteEndpoint, noteBase, ruleCase{name: "note syssn missing", over: m("syssn", "<absent>"), rule: RuleRequired}},
 		{AddNoteEndpoint, noteBase, ruleCase{name: "note syssn space", over: m("syssn", "A 1"), rule: RulePrintable}},
 		{AddNoteEndpoint, noteBase, ruleCase{name: "note code refused", over: m("code", "APP1"), rule: RuleForbidden}},
-		{AddNoteEndpoint, noteBase, ruleCase{name: "note CODE refused", over: m("CODE", "APP1"), rule: RuleForbidden}},
+		{AddNoteEndpoint, noteBase, ruleCase{name: "note CODE refused", over: m("CODE", "APP1"), rule: RuleCase}},
 		{AddNoteEndpoint, noteBase, ruleCase{name: "note sign refused", over: m("sign", "x"), rule: RuleForbidden}},
 		{AddNoteEndpoint, noteBase, ruleCase{name: "note app_code refused", over: m("app_code", "x"), rule: RuleForbidden}},
 		{AddNoteEndpoint, noteBase, ruleCase{name: "note merchant with mchid", pol: withMchID, rule: RuleNotAllowed, bad: "mchid"}},

@@ -26,6 +26,8 @@ const (
 	RuleNotAllowed = "not_allowed" // field not accepted for this pay type or merchant
 	RuleURL        = "url"         // not an absolute http(s) URL
 	RuleMismatch   = "mismatch"    // differs from the merchant's configuration
+	RuleCase       = "case"        // a known field's name in another letter case
+	RuleFile       = "file"        // a file part in a multipart form
 )
 
 // FieldError says which field broke which rule. Msg is English prose for

@@ -68,24 +68,44 @@ func sortParams(p Params) { slices.SortFunc(p, cmpParam) }
 // maxNameLen bounds field names; QFPay's longest is well under it.
 const maxNameLen = 64
 
-// ParseForm parses an application/x-www-form-urlencoded body strictly.
-// cs transcodes values sent in a legacy charset; nil means UTF-8.
-// Empty values are kept: the signer signs exactly what it is given.
-func ParseForm(body []byte, cs *Charset) (Params, error) {
+// formFieldsHint is the initial capacity of a parsed form: more than
+// any QFPay request has fields; a longer form grows as fields are kept.
+const formFieldsHint = 32
+
+// ParseForm parses an application/x-www-form-urlencoded body. A '%' not
+// followed by two hex digits is kept as it is, as PHP's and Python's form
+// readers keep it ("50% off"); Encode then escapes it, so QFPay reads the
+// value that was signed. Everything else is strict. cs transcodes values
+// sent in a legacy charset; nil means UTF-8. Empty values are kept: the
+// signer signs exactly what it is given.
+func ParseForm(body []byte, cs *Charset) (Params, error) { return parseForm(body, cs, false) }
+
+// ParseFormStrict is ParseForm refusing invalid percent-escapes (rule
+// escape), as net/url does.
+func ParseFormStrict(body []byte, cs *Charset) (Params, error) { return parseForm(body, cs, true) }
+
+func parseForm(body []byte, cs *Charset, strict bool) (Params, error) {
 	s := string(body)
-	p := make(Params, 0, strings.Count(s, "&")+1)
+	// Capacity for QFPay's largest forms; empty segments ("&&&") keep
+	// nothing, so a body of separators must not size the slice.
+	p := make(Params, 0, min(strings.Count(s, "&")+1, formFieldsHint))
 	for s != "" {
 		var seg string
 		seg, s, _ = strings.Cut(s, "&")
 		if seg == "" {
 			continue
 		}
-		param, err := parseSegment(seg, cs)
+		param, err := parseSegment(seg, cs, strict)
 		if err != nil {
 			return nil, err
 		}
 		p = append(p, param)
 	}
+	return sortUnique(p)
+}
+
+// sortUnique sorts p by name and refuses a name that appears twice.
+func sortUnique(p Params) (Params, error) {
 	slices.SortFunc(p, cmpParam)
 	for i := 1; i < len(p); i++ {
 		if p[i].Name == p[i-1].Name {
@@ -95,19 +115,24 @@ func ParseForm(body []byte, cs *Charset) (Params, error) {
 	return p, nil
 }
 
-func parseSegment(seg string, cs *Charset) (Param, error) {
+func parseSegment(seg string, cs *Charset, strict bool) (Param, error) {
 	rawName, rawValue, _ := strings.Cut(seg, "=")
-	name, err := unescape(rawName, cs)
+	name, err := unescape(rawName, cs, strict)
 	if err != nil {
 		return Param{}, withField(err, printableOrEmpty(rawName))
 	}
 	if err := checkName(name); err != nil {
 		return Param{}, err
 	}
-	value, err := unescape(rawValue, cs)
+	value, err := unescape(rawValue, cs, strict)
 	if err != nil {
 		return Param{}, withField(err, name)
 	}
+	return checkedParam(name, value)
+}
+
+// checkedParam applies the value rules every form shape shares.
+func checkedParam(name, value string) (Param, error) {
 	if hasControl(value) {
 		return Param{}, fieldErr(name, RuleControl, "the value contains control characters")
 	}
@@ -116,14 +141,18 @@ func parseSegment(seg string, cs *Charset) (Param, error) {
 
 // unescape decodes one form component; it allocates only when the
 // component holds escapes or a charset has to be transcoded.
-func unescape(s string, cs *Charset) (string, error) {
+func unescape(s string, cs *Charset, strict bool) (string, error) {
 	if strings.ContainsRune(s, ';') {
 		return "", fieldErr("", RuleSyntax, "a raw ';' is not a valid separator or character; escape it as %3B")
 	}
 	if strings.ContainsAny(s, "%+") {
-		var err error
-		if s, err = url.QueryUnescape(s); err != nil {
-			return "", fieldErr("", RuleEscape, "invalid percent-escape")
+		if strict {
+			var err error
+			if s, err = url.QueryUnescape(s); err != nil {
+				return "", fieldErr("", RuleEscape, "invalid percent-escape")
+			}
+		} else {
+			s = unescapeLenient(s)
 		}
 	}
 	if cs != nil {
@@ -136,6 +165,39 @@ func unescape(s string, cs *Charset) (string, error) {
 		return "", fieldErr("", RuleUTF8, "the value is not valid UTF-8")
 	}
 	return s, nil
+}
+
+// unescapeLenient decodes '+' and %XX; a '%' without two hex digits
+// after it stays a literal '%', as in PHP's urldecode and Python's
+// unquote_plus.
+func unescapeLenient(s string) string {
+	b := make([]byte, 0, len(s))
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == '+':
+			b = append(b, ' ')
+		case c == '%' && i+2 < len(s) && isHex(s[i+1]) && isHex(s[i+2]):
+			b = append(b, unhex(s[i+1])<<4|unhex(s[i+2]))
+			i += 2
+		default:
+			b = append(b, c)
+		}
+	}
+	return string(b)
+}
+
+func isHex(c byte) bool {
+	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
+}
+
+func unhex(c byte) byte {
+	switch {
+	case c <= '9':
+		return c - '0'
+	case c >= 'a':
+		return c - 'a' + 10
+	}
+	return c - 'A' + 10
 }
 
 func withField(err error, field string) error {

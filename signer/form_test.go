@@ -13,6 +13,7 @@ func TestParseForm(t *testing.T) {
 		want      string // canonical on success
 		wantField string
 		wantRule  string
+		strict    bool // ParseFormStrict
 	}{
 		{name: "simple", body: "b=2&a=1", want: "a=1&b=2"},
 		{name: "plus and escapes", body: "goods_name=%E6%B8%AC+x", want: "goods_name=測 x"},
@@ -21,9 +22,22 @@ func TestParseForm(t *testing.T) {
 		{name: "no equals is empty value", body: "a&b=2", want: "a=&b=2"},
 		{name: "empty body", body: "", want: ""},
 		{name: "repeated key", body: "txamt=1&txamt=2", wantField: "txamt", wantRule: RuleRepeated},
-		{name: "bad escape in value", body: "txamt=%zz", wantField: "txamt", wantRule: RuleEscape},
-		{name: "truncated escape", body: "txamt=1%2", wantField: "txamt", wantRule: RuleEscape},
-		{name: "bad escape in name", body: "tx%zzamt=1", wantField: "tx%zzamt", wantRule: RuleEscape},
+		{name: "strict: bad escape in value", body: "txamt=%zz", wantField: "txamt", wantRule: RuleEscape, strict: true},
+		{name: "strict: truncated escape", body: "txamt=1%2", wantField: "txamt", wantRule: RuleEscape, strict: true},
+		{name: "strict: bad escape in name", body: "tx%zzamt=1", wantField: "tx%zzamt", wantRule: RuleEscape, strict: true},
+		{name: "strict: literal percent", body: "product_name=50%+off", wantField: "product_name", wantRule: RuleEscape, strict: true},
+		{name: "strict: valid escapes", body: "a=%E6%B8%AC+%25", want: "a=測 %", strict: true},
+		// Lenient (default), as PHP's urldecode and Python's unquote_plus.
+		{name: "literal percent and space", body: "product_name=50%+off", want: "product_name=50% off"},
+		{name: "raw space kept", body: "product_name=50% off", want: "product_name=50% off"},
+		{name: "bad escape kept", body: "txamt=%zz", want: "txamt=%zz"},
+		{name: "trailing percent", body: "a=100%", want: "a=100%"},
+		{name: "truncated escape kept", body: "a=1%2", want: "a=1%2"},
+		{name: "percent before an escape", body: "a=%%41", want: "a=%A"},
+		{name: "lower-case hex", body: "a=%e6%b8%ac", want: "a=測"},
+		{name: "escaped percent", body: "a=100%25", want: "a=100%"},
+		{name: "half a UTF-8 escape", body: "a=%E6%B8%", wantField: "a", wantRule: RuleUTF8},
+		{name: "bad escape in name", body: "tx%zzamt=1", wantField: "tx%zzamt", wantRule: RuleName},
 		{name: "invalid utf8", body: "goods_name=%FF%FE", wantField: "goods_name", wantRule: RuleUTF8},
 		{name: "empty name", body: "=1", wantRule: RuleName},
 		{name: "bad name byte", body: "a%20b=1", wantRule: RuleName},
@@ -44,7 +58,11 @@ func TestParseForm(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			p, err := ParseForm([]byte(tt.body), cs)
+			parse := ParseForm
+			if tt.strict {
+				parse = ParseFormStrict
+			}
+			p, err := parse([]byte(tt.body), cs)
 			if tt.wantRule != "" {
 				fe, ok := AsFieldError(err)
 				if !ok {
@@ -62,6 +80,22 @@ func TestParseForm(t *testing.T) {
 				t.Errorf("canonical = %q, want %q", got, tt.want)
 			}
 		})
+	}
+}
+
+// TestLenientEscapeWire: a literal '%' is signed as received and
+// escaped on the wire, so QFPay decodes exactly the signed value.
+func TestLenientEscapeWire(t *testing.T) {
+	p, err := ParseForm([]byte("product_name=50% off&txamt=100%"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := string(p.Encode()), "product_name=50%25+off&txamt=100%25"; got != want {
+		t.Fatalf("wire %q, want %q", got, want)
+	}
+	q, err := url.ParseQuery(string(p.Encode()))
+	if err != nil || q.Get("product_name") != "50% off" || q.Get("txamt") != "100%" {
+		t.Fatalf("net/url reads %v, %v", q, err)
 	}
 }
 

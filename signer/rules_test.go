@@ -151,7 +151,13 @@ func TestPaymentFieldRules(t *testing.T) {
 		{name: "key refused", over: map[string]string{"key": "x"}, rule: RuleForbidden},
 		{name: "client_key refused", over: map[string]string{"client_key": "x"}, rule: RuleForbidden},
 		{name: "appcode refused", over: map[string]string{"appcode": "x"}, rule: RuleForbidden},
-		{name: "APP_CODE refused", over: map[string]string{"APP_CODE": "x"}, rule: RuleForbidden},
+		{name: "APP_CODE refused", over: map[string]string{"APP_CODE": "x"}, rule: RuleCase},
+		{name: "TXAMT beside txamt", over: map[string]string{"TXAMT": "100000"}, rule: RuleCase, bad: "TXAMT"},
+		{name: "Mchid without config", over: map[string]string{"Mchid": "M9"}, rule: RuleCase, bad: "Mchid"},
+		{name: "MCHID with config", over: map[string]string{"MCHID": "M9"}, pol: &Policy{MchID: "M1"}, rule: RuleCase, bad: "MCHID"},
+		{name: "Sign", over: map[string]string{"Sign": "x"}, rule: RuleCase, bad: "Sign"},
+		{name: "empty Out_Trade_No", over: map[string]string{"Out_Trade_No": ""}, rule: RuleCase, bad: "Out_Trade_No"},
+		{name: "case variant of another endpoint's field", over: map[string]string{"NOTE": "x"}, rule: RuleCase, bad: "NOTE"},
 		{name: "empty field dropped", over: map[string]string{"udid": ""}, field: "udid", want: "<absent>"},
 	}
 	for _, tt := range tests {

@@ -27,6 +27,9 @@ var PaymentEndpoint = newEndpoint(Endpoint{
 var QueryEndpoint = newEndpoint(Endpoint{
 	Path:   "/trade/v1/query",
 	Method: http.MethodPost,
+	// PHP integrations query with GET ?out_trade_no=...: read-only, so
+	// the gateway takes it and forwards the documented POST.
+	AcceptGet: true,
 	Fields: []Field{
 		{Name: "syssn", Checks: []Check{CommaList(100, syssnChecks...)}},
 		{Name: "out_trade_no", Checks: []Check{CommaList(100, outTradeNoChecks...)}},

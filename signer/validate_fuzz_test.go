@@ -12,7 +12,7 @@ import (
 // validateRules are the only rules Validate may report.
 var validateRules = []string{
 	RuleForbidden, RuleMismatch, RuleRequired, RuleDigits, RulePositive, RuleMaxLen, RuleOneOf,
-	RulePrintable, RuleDateTime, RuleRange, RuleNotAllowed, RuleURL, RuleSyntax, RuleControl,
+	RulePrintable, RuleDateTime, RuleRange, RuleNotAllowed, RuleURL, RuleSyntax, RuleControl, RuleCase,
 }
 
 // fuzzPolicies index the policy argument of FuzzValidate.

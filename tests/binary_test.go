@@ -50,11 +50,18 @@ func qfsignBinary(t *testing.T) string {
 
 func runBinary(t *testing.T, env []string, args ...string) (string, error) {
 	t.Helper()
-	cmd := exec.Command(qfsignBinary(t), args...)
-	cmd.Dir = ".."
+	cmd := execBinary(t, args...)
 	cmd.Env = append(os.Environ(), env...)
 	out, err := cmd.CombinedOutput()
 	return string(out), err
+}
+
+// execBinary is the built binary run from the repository root.
+func execBinary(t *testing.T, args ...string) *exec.Cmd {
+	t.Helper()
+	cmd := exec.Command(qfsignBinary(t), args...)
+	cmd.Dir = ".."
+	return cmd
 }
 
 // waitListening dials addr until it accepts or the process exits.
@@ -82,11 +89,19 @@ func startExample(t *testing.T, env ...string) (string, *syncBuffer) {
 	return startConfig(t, "Caddyfile.example", env...)
 }
 
-// startConfig runs a shipped config file (relative to the repo root).
+// startConfig runs a shipped config file (relative to the repo root) on
+// its defaults: env adds to a clean environment.
 func startConfig(t *testing.T, config string, env ...string) (string, *syncBuffer) {
 	t.Helper()
+	listen, logs, _ := startConfigProcess(t, config, env...)
+	return listen, logs
+}
+
+// startConfigProcess is startConfig, with the process.
+func startConfigProcess(t *testing.T, config string, env ...string) (string, *syncBuffer, *os.Process) {
+	t.Helper()
 	listen := fmt.Sprintf("127.0.0.1:%d", freePort(t))
-	env = append(env, "QFSIGN_LISTEN="+listen, fmt.Sprintf("QFSIGN_ADMIN=localhost:%d", freePort(t)))
+	env = append(env, "QFSIGN_LISTEN="+listen)
 	ctx, cancel := context.WithCancel(context.Background())
 	cmd := exec.CommandContext(ctx, qfsignBinary(t), "run", "--config", config)
 	cmd.Dir = ".."
@@ -100,7 +115,7 @@ func startConfig(t *testing.T, config string, env ...string) (string, *syncBuffe
 	go func() { _ = cmd.Wait(); close(exited) }()
 	t.Cleanup(func() { cancel(); <-exited })
 	waitListening(t, listen, exited)
-	return listen, logs
+	return listen, logs, cmd.Process
 }
 
 // cleanEnv is this process's environment without any QFPAY_ or QFSIGN_
@@ -116,7 +131,8 @@ func cleanEnv() []string {
 }
 
 // TestExampleEmbeddedDefaults is `make run` on a fresh machine: no
-// environment at all, and a payment gets a pay_url from the embedded double.
+// environment at all, and a payment gets a pay_url on the embedded double's
+// checkout page.
 func TestExampleEmbeddedDefaults(t *testing.T) {
 	listen, logs := startExample(t)
 	resp, err := http.Post("http://"+listen+"/trade/v1/payment", "application/x-www-form-urlencoded",
@@ -126,7 +142,7 @@ func TestExampleEmbeddedDefaults(t *testing.T) {
 	}
 	body, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	if resp.StatusCode != 200 || !bytes.Contains(body, []byte(`"respcd":"0000"`)) || !bytes.Contains(body, []byte(`"pay_url":"https://`)) {
+	if resp.StatusCode != 200 || !bytes.Contains(body, []byte(`"respcd":"0000"`)) || !bytes.Contains(body, []byte(`"pay_url":"http://127.0.0.1:`)) {
 		t.Fatalf("%d %s\nlogs:\n%s", resp.StatusCode, body, logs.String())
 	}
 	for path, want := range map[string]string{"/other": `"rule":"path"`, "/qfpay/notify": `"rule":"notify_to"`} {

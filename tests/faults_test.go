@@ -49,11 +49,20 @@ func TestMangledAnswers(t *testing.T) {
 		name   string
 		mangle func(w http.ResponseWriter)
 		status int
+		rule   string // in the first answer's body, when set
 	}{
-		{"HTML instead of JSON", func(w http.ResponseWriter) { w.WriteHeader(200); io.WriteString(w, "<html>maintenance</html>") }, 200},
-		{"truncated JSON", func(w http.ResponseWriter) { w.WriteHeader(200); io.WriteString(w, `{"respcd":"0000","syss`) }, 200},
-		{"502 from a proxy", func(w http.ResponseWriter) { w.WriteHeader(502); io.WriteString(w, "bad gateway") }, 502},
-		{"empty 200", func(w http.ResponseWriter) { w.WriteHeader(200) }, 200},
+		{"HTML instead of JSON", func(w http.ResponseWriter) { w.WriteHeader(200); io.WriteString(w, "<html>maintenance</html>") }, 200, ""},
+		{"truncated JSON", func(w http.ResponseWriter) { w.WriteHeader(200); io.WriteString(w, `{"respcd":"0000","syss`) }, 200, ""},
+		{"502 from a proxy", func(w http.ResponseWriter) { w.WriteHeader(502); io.WriteString(w, "bad gateway") }, 502, ""},
+		{"empty 200", func(w http.ResponseWriter) { w.WriteHeader(200) }, 200, ""},
+		// Larger than the 1 MiB bound, with and without a Content-Length.
+		{"2 MiB answer", func(w http.ResponseWriter) {
+			w.Header().Set("Content-Length", fmt.Sprint(2<<20))
+			io.WriteString(w, strings.Repeat(" ", 2<<20))
+		}, 502, `"rule":"upstream_answer"`},
+		{"2 MiB chunked answer", func(w http.ResponseWriter) {
+			io.WriteString(w, `{"respcd":"0000","x":"`+strings.Repeat("x", 2<<20)+`"}`)
+		}, 502, `"rule":"upstream_answer"`},
 	}
 	mangle := map[string]func(w http.ResponseWriter){}
 	for i, c := range cases {
@@ -67,11 +76,11 @@ func TestMangledAnswers(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			otn := fmt.Sprintf("F-%s-%d", run, i)
 			form := payForm(otn, 1500) // signed sorted: "out_trade_no=<otn>&pay_type=..."
-			resp, _ := gw.post(t, "/trade/v1/payment", form)
-			if resp.StatusCode != c.status {
-				t.Fatalf("first: %d, want QFPay's mangled %d passed on", resp.StatusCode, c.status)
-			}
 			resp, body := gw.post(t, "/trade/v1/payment", form)
+			if resp.StatusCode != c.status || !strings.Contains(string(body), c.rule) {
+				t.Fatalf("first: %d %.200s, want %d %s", resp.StatusCode, body, c.status, c.rule)
+			}
+			resp, body = gw.post(t, "/trade/v1/payment", form)
 			if resp.StatusCode != 200 || resp.Header.Get("X-Qfsign-Resolved") != "query" || !strings.Contains(string(body), `"respcd":"0000"`) {
 				t.Fatalf("retry: %d %s", resp.StatusCode, body)
 			}

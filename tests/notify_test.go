@@ -32,32 +32,40 @@ func loadNotifyVector(t *testing.T) notifyVector {
 	return notifyVector{Body: n.Body, ClientKey: n.ClientKey, MD5: n.MD5}
 }
 
-// application records what reaches it and answers with a settable status.
+// application records what reaches it and answers with a settable status
+// and body (default 200 SUCCESS, QFPay's acknowledgement).
 type application struct {
 	*httptest.Server
 	mu     sync.Mutex
 	bodies []string
 	hdrs   []http.Header
 	status atomic.Int32
+	answer atomic.Value // string
 	// failFirst answers 500 to that many deliveries before using status.
 	failFirst atomic.Int32
+	// hangUp drops the connection without an answer.
+	hangUp atomic.Bool
 }
 
 func newApplication(t *testing.T) *application {
 	a := &application{}
 	a.status.Store(http.StatusOK)
+	a.answer.Store("SUCCESS")
 	a.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		b, _ := io.ReadAll(r.Body)
 		a.mu.Lock()
 		a.bodies = append(a.bodies, string(b))
 		a.hdrs = append(a.hdrs, r.Header.Clone())
 		a.mu.Unlock()
+		if a.hangUp.Load() {
+			panic(http.ErrAbortHandler)
+		}
 		if a.failFirst.Add(-1) >= 0 {
 			w.WriteHeader(http.StatusInternalServerError)
 			return
 		}
 		w.WriteHeader(int(a.status.Load()))
-		_, _ = io.WriteString(w, "whatever the app says")
+		_, _ = io.WriteString(w, a.answer.Load().(string))
 	}))
 	t.Cleanup(a.Close)
 	return a
@@ -70,18 +78,34 @@ func (a *application) received() ([]string, []http.Header) {
 }
 
 func notifyGateway(t *testing.T, v notifyVector, app *application) *gateway {
+	return notifyGatewayWith(t, v, app.URL, "mchid ZaMVg12345", "")
+}
+
+// notifyGatewayWith sets the merchant's mchid line and qfpay_notify's
+// options; appURL is the application behind it.
+func notifyGatewayWith(t *testing.T, v notifyVector, appURL, mchidLine, options string) *gateway {
 	t.Helper()
 	os.Setenv("QFSIGN_TEST_NOTIFY_KEY", v.ClientKey)
 	t.Cleanup(func() { os.Unsetenv("QFSIGN_TEST_NOTIFY_KEY") })
 	merchants := `merchant hk {
 			app_code {env.QFSIGN_TEST_APPCODE}
 			client_key {env.QFSIGN_TEST_NOTIFY_KEY}
-			mchid ZaMVg12345
+			` + mchidLine + `
 		}`
 	return startGateway(t, "embedded", merchants, `route /qfpay/notify {
-		qfpay_notify hk
-		reverse_proxy `+strings.TrimPrefix(app.URL, "http://")+`
+		qfpay_notify hk {
+			`+options+`
+		}
+		reverse_proxy `+strings.TrimPrefix(appURL, "http://")+`
 	}`)
+}
+
+// withSyssn is v with its own syssn, signed again: acknowledgements
+// outlive config reloads, so each test needs notifications of its own.
+func withSyssn(v notifyVector, syssn string) notifyVector {
+	v.Body = strings.Replace(v.Body, "20200413000300020087033882", syssn, 1)
+	v.MD5 = md5Upper(v.Body + v.ClientKey)
+	return v
 }
 
 func md5Upper(s string) string {
@@ -103,7 +127,7 @@ func TestNotificationVerifiedForwardedOnce(t *testing.T) {
 	if len(bodies) != 1 || bodies[0] != v.Body {
 		t.Fatalf("application got %d bodies; first equal to the raw bytes: %v", len(bodies), len(bodies) > 0 && bodies[0] == v.Body)
 	}
-	if hdrs[0].Get("X-Qfsign-Verified") != "1" || hdrs[0].Get("X-Qfsign-Merchant") != "hk" || hdrs[0].Get("X-Qf-Sign") != "" {
+	if hdrs[0].Get("X-Qfsign-Verified") != "1" || hdrs[0].Get("X-Qfsign-Merchant") != "hk" || hdrs[0].Get("X-Qf-Sign") != strings.ToLower(v.MD5) {
 		t.Errorf("application headers: %v", hdrs[0])
 	}
 	// QFPay retries: acknowledged again, never forwarded again.
@@ -187,11 +211,7 @@ func adminMetrics(t *testing.T) string {
 // TestNotificationAppFailureIsRetried: the application fails, QFPay is
 // told 502 (so it retries), and the retry is forwarded exactly once.
 func TestNotificationAppFailureIsRetried(t *testing.T) {
-	v := loadNotifyVector(t)
-	// Its own syssn: acknowledgements outlive config reloads, so the
-	// vector's syssn is already acknowledged by an earlier test.
-	v.Body = strings.Replace(v.Body, "20200413000300020087033882", "20200413000300020087039999", 1)
-	v.MD5 = md5Upper(v.Body + v.ClientKey)
+	v := withSyssn(loadNotifyVector(t), "20200413000300020087039999")
 	app := newApplication(t)
 	gw := notifyGateway(t, v, app)
 	app.status.Store(http.StatusInternalServerError)
@@ -199,7 +219,7 @@ func TestNotificationAppFailureIsRetried(t *testing.T) {
 	if resp.StatusCode != http.StatusBadGateway {
 		t.Fatalf("app failure answered %d", resp.StatusCode)
 	}
-	app.status.Store(http.StatusNoContent)
+	app.status.Store(http.StatusOK)
 	for range 2 {
 		resp, body := gw.post(t, "/qfpay/notify", v.Body, "X-QF-SIGN", v.MD5)
 		if resp.StatusCode != 200 || string(body) != "SUCCESS" {

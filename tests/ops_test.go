@@ -150,6 +150,7 @@ func TestShutdownMakesUnready(t *testing.T) {
 	admin localhost:%d
 	shutdown_delay 2s
 	qfpay {
+		environment embedded
 		merchant default {
 			app_code {env.QFPAY_APP_CODE}
 			client_key {env.QFPAY_CLIENT_KEY}

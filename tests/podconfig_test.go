@@ -4,14 +4,31 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/caddyserver/caddy/v2/caddyconfig"
 	_ "github.com/caddyserver/caddy/v2/caddyconfig/httpcaddyfile"
+
+	"github.com/qfsign/qfsign/internal/testvault"
+	"github.com/qfsign/qfsign/qfpaytest"
+	"github.com/qfsign/qfsign/signer"
 )
 
 // The Kubernetes ConfigMap's Caddyfile adapts with qfsign's directives,
 // and the result has the probes, the gateway and no admin endpoint.
 func TestPodCaddyfileAdapts(t *testing.T) {
+	out := adaptCaddyfile(t, podCaddyfile(t), "configmap")
+	for _, want := range []string{`"handler":"qfpay_health"`, `"check":"startup"`, `"check":"live"`, `"handler":"qfpay_sign"`,
+		`"handler":"qfpay_notify"`, `"method":"kubernetes"`, `"disabled":true`, `"handler":"metrics"`} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("adapted config lacks %s", want)
+		}
+	}
+}
+
+// podCaddyfile is the Caddyfile in the Kubernetes ConfigMap.
+func podCaddyfile(t *testing.T) string {
+	t.Helper()
 	raw, err := os.ReadFile("../deploy/kubernetes/configmap.yaml")
 	if err != nil {
 		t.Fatal(err)
@@ -28,18 +45,58 @@ func TestPodCaddyfileAdapts(t *testing.T) {
 		}
 		b.WriteString(strings.TrimPrefix(line, "    ") + "\n")
 	}
+	return b.String()
+}
+
+// adaptCaddyfile adapts src to JSON as `qfsign adapt` would.
+func adaptCaddyfile(t *testing.T, src, name string) []byte {
+	t.Helper()
 	t.Setenv("QFPAY_VAULT_SECRET", "secret/qfpay/demo")
-	out, warnings, err := caddyconfig.GetAdapter("caddyfile").Adapt([]byte(b.String()), map[string]any{"filename": "configmap"})
+	out, warnings, err := caddyconfig.GetAdapter("caddyfile").Adapt([]byte(src), map[string]any{"filename": name})
 	if err != nil {
-		t.Fatalf("adapt: %v", err)
+		t.Fatalf("adapt %s: %v", name, err)
 	}
 	for _, w := range warnings {
-		t.Logf("warning: %s", w.Message)
+		t.Logf("%s: warning: %s", name, w.Message)
 	}
-	for _, want := range []string{`"handler":"qfpay_health"`, `"check":"startup"`, `"check":"live"`, `"handler":"qfpay_sign"`,
-		`"handler":"qfpay_notify"`, `"method":"kubernetes"`, `"disabled":true`, `"handler":"metrics"`} {
-		if !strings.Contains(string(out), want) {
-			t.Errorf("adapted config lacks %s", want)
+	return out
+}
+
+// TestDoctorOnPodConfig: qfsign doctor on the pod's own Caddyfile, with
+// Vault's Kubernetes login (the Vault double) and QFPay's double: the
+// shipped config passes every check.
+func TestDoctorOnPodConfig(t *testing.T) {
+	e := testvault.Start(t)
+	e.Put(t, "qfpay/shop", map[string]any{"app_code": testAppCode, "client_key": testKey})
+	mount := e.EnableKubernetes(t, "qfsign", time.Hour, "pod-jwt-doctor")
+	dir := t.TempDir()
+	jwt := writeTemp(t, dir, "token", "pod-jwt-doctor")
+	up := newUpstream(t, qfpaytest.Merchant{AppCode: testAppCode, ClientKey: testKey})
+	const tokenLine = "auth kubernetes qfsign /var/run/secrets/vault/token"
+	cf := podCaddyfile(t)
+	if !strings.Contains(cf, tokenLine) {
+		t.Fatalf("the pod's Caddyfile has no %q", tokenLine)
+	}
+	// The projected token's path and the double's mount, nothing else.
+	cf = strings.Replace(cf, tokenLine, "auth kubernetes qfsign "+jwt+"\n\t\t\tauth_mount "+mount, 1)
+	path := writeTemp(t, dir, "Caddyfile", cf)
+	code, out := binaryExit(t, nil, []string{"QFPAY_ENV=" + up.URL, "VAULT_ADDR=" + e.Addr,
+		"QFPAY_VAULT_SECRET=" + e.Mount + "/qfpay/shop", "QFSIGN_STORE=memory"}, "doctor", "--config", path)
+	if code != 0 {
+		t.Fatalf("exit %d:\n%s", code, tail(out, 3000))
+	}
+	for _, want := range []string{
+		"OK    admin API          off",
+		"OK    notify routes      1 qfpay_notify",
+		"OK    login              " + e.Addr + ", auth kubernetes",
+		"vault " + e.Mount + "/qfpay/shop: app_code " + testAppCode + ", key " + signer.NewSecret(testKey).Fingerprint(),
+		"OK    signed query       QFPay accepted app_code and signature",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("report lacks %q:\n%s", want, out)
 		}
+	}
+	if strings.Contains(out, testKey) {
+		t.Error("the key shows")
 	}
 }

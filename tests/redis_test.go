@@ -18,6 +18,7 @@ func replicaConfig(admin int, listen, redisAddr, app string) string {
 	return fmt.Sprintf(`{
 	admin localhost:%d
 	qfpay {
+		environment embedded
 		store redis %s {
 			prefix qfsign-replicas:
 		}

@@ -8,6 +8,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -219,4 +221,53 @@ func writeTemp(t *testing.T, dir, name, content string) string {
 		t.Fatal(err)
 	}
 	return p
+}
+
+// QFPay starts refusing the old key while eight callers pay at once: the
+// 1108s that arrive together share one Vault read, every caller re-signs
+// with the rotated key, and no payment fails.
+func TestVault1108RotationAtConcurrency8(t *testing.T) {
+	s := newVaultSetup(t)
+	s.start(t, "refresh 1h", "")
+	s.waitReady(t, true, 5*time.Second)
+	const workers, each = 8, 10
+	var failed atomic.Int64
+	var fails sync.Map
+	reads := s.e.CallsPrefix("GET /v1/" + s.e.Mount + "/data/")
+	progress := make(chan struct{}, workers*each)
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Go(func() {
+			for range each {
+				if code, respcd, err := s.tryPay(); err != nil || code != http.StatusOK || respcd != "0000" {
+					failed.Add(1)
+					fails.Store(fmt.Sprint(code, respcd, err), true)
+				}
+				progress <- struct{}{}
+			}
+		})
+	}
+	for range workers * each / 4 {
+		<-progress
+	}
+	// Vault first, then QFPay: from here every request signed with the
+	// old key gets 1108.
+	s.e.Put(t, "qfpay/demo", map[string]any{"app_code": vaultApp1, "client_key": vaultKey2})
+	s.up.double.AddMerchant(qfpaytest.Merchant{AppCode: vaultApp1, ClientKey: vaultKey2})
+	wg.Wait()
+	refused := 0
+	for _, ex := range s.up.exchanges() {
+		if strings.Contains(string(ex.resp), `"respcd":"1108"`) {
+			refused++
+		}
+	}
+	if failed.Load() != 0 {
+		var why []string
+		fails.Range(func(k, _ any) bool { why = append(why, k.(string)); return true })
+		t.Fatalf("%d of %d payments failed across the rotation: %v", failed.Load(), workers*each, why)
+	}
+	if refused == 0 {
+		t.Fatal("no request was refused with 1108: the rotation was not exercised")
+	}
+	t.Logf("%d payments, %d answered 1108 and were re-signed, %d Vault reads", workers*each, refused, s.e.CallsPrefix("GET /v1/"+s.e.Mount+"/data/")-reads)
 }

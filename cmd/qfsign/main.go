@@ -3,16 +3,14 @@
 package main
 
 import (
-	"github.com/caddyserver/caddy/v2"
 	caddycmd "github.com/caddyserver/caddy/v2/cmd"
 
 	_ "github.com/caddyserver/caddy/v2/modules/standard"
 	_ "github.com/qfsign/qfsign"
-	_ "github.com/qfsign/qfsign/cli" // qfsign sign, verify-notify, sandbox
+	_ "github.com/qfsign/qfsign/cli" // qfsign sign, verify-notify, sandbox, doctor
 )
 
 func main() {
-	// Help and usage say "qfsign", not "caddy".
-	caddy.CustomBinaryName = "qfsign"
+	// Help and usage say "qfsign": the cli package sets the name.
 	caddycmd.Main()
 }

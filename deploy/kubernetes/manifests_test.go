@@ -22,7 +22,8 @@ import (
 
 const (
 	sidecarName    = "qfsign"
-	probePort      = 8081
+	probePort      = 8082 // probes and metrics, never published
+	notifyPort     = 8081 // QFPay's notifications, published by the Service
 	paymentPort    = 8080
 	caddyfilePath  = "/etc/qfsign/Caddyfile"
 	vaultAudience  = "vault"
@@ -124,33 +125,37 @@ func TestDeployment(t *testing.T) {
 			}
 		}},
 		{"sidecar image and arguments", func(t *testing.T) {
-			if !strings.HasPrefix(f.sidecar.Image, "ghcr.io/qfsign/qfsign:") {
-				t.Errorf("image = %q", f.sidecar.Image)
+			// Tagged by qfsign's version, not Caddy's (2.11.9).
+			if tag, ok := strings.CutPrefix(f.sidecar.Image, "ghcr.io/qfsign/qfsign:"); !ok || !strings.HasPrefix(tag, "v") || strings.Contains(tag, "2.11") {
+				t.Errorf("image = %q, want ghcr.io/qfsign/qfsign:v<qfsign version>", f.sidecar.Image)
 			}
 			args := strings.Join(f.sidecar.Args, " ")
 			if args != "run --config "+caddyfilePath {
 				t.Errorf("args = %q, want %q", args, "run --config "+caddyfilePath)
 			}
-			// The caddy image has a CMD and no ENTRYPOINT: args alone would run "run".
-			if len(f.sidecar.Command) == 0 || filepath.Base(f.sidecar.Command[0]) != "caddy" {
-				t.Errorf("command = %q, want the caddy binary", f.sidecar.Command)
+			// The image's binary is qfsign (xcaddy.Dockerfile's ENTRYPOINT).
+			if len(f.sidecar.Command) == 0 || filepath.Base(f.sidecar.Command[0]) != "qfsign" {
+				t.Errorf("command = %q, want the qfsign binary", f.sidecar.Command)
 			}
 		}},
-		{"startupProbe on /healthz/startup port 8081", func(t *testing.T) {
+		{"startupProbe on /healthz/startup port 8082", func(t *testing.T) {
 			checkHTTPProbe(t, "startupProbe", f.sidecar.StartupProbe, f.sidecar, "/healthz/startup")
 			if p := f.sidecar.StartupProbe; p != nil && p.PeriodSeconds*p.FailureThreshold < 60 {
 				t.Errorf("startupProbe allows only %ds for the first Vault read", p.PeriodSeconds*p.FailureThreshold)
 			}
 		}},
-		{"readinessProbe on /healthz/ready port 8081", func(t *testing.T) {
+		{"readinessProbe on /healthz/ready port 8082", func(t *testing.T) {
 			checkHTTPProbe(t, "readinessProbe", f.sidecar.ReadinessProbe, f.sidecar, "/healthz/ready")
 		}},
-		{"livenessProbe on /healthz/live port 8081", func(t *testing.T) {
+		{"livenessProbe on /healthz/live port 8082", func(t *testing.T) {
 			checkHTTPProbe(t, "livenessProbe", f.sidecar.LivenessProbe, f.sidecar, "/healthz/live")
 		}},
 		{"probe port is declared and the payment port is not", func(t *testing.T) {
-			if got := namedPort(f.sidecar, "notify"); got != probePort {
-				t.Errorf("port \"notify\" = %d, want %d", got, probePort)
+			if got := namedPort(f.sidecar, "notify"); got != notifyPort {
+				t.Errorf("port \"notify\" = %d, want %d", got, notifyPort)
+			}
+			if got := namedPort(f.sidecar, "ops"); got != probePort {
+				t.Errorf("port \"ops\" = %d, want %d", got, probePort)
 			}
 			for _, c := range f.allContainers {
 				for _, p := range c.Ports {

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 )
 
 // TestCaddyfileAndNetwork: the pod's Caddyfile, the notification Service,
@@ -14,13 +15,14 @@ import (
 func TestCaddyfileAndNetwork(t *testing.T) {
 	f := loadFixture(t)
 	runChecks(t, []check{
-		{"Caddyfile: admin off or loopback only", func(t *testing.T) {
+		{"Caddyfile: admin off or a unix socket", func(t *testing.T) {
 			adm := f.cf.find("admin")
 			if len(adm) != 1 || adm[0].depth != 1 {
 				t.Fatalf("want one global `admin` option, found %d", len(adm))
 			}
-			if a := adm[0].args; len(a) != 2 || (a[1] != "off" && !strings.HasPrefix(a[1], "localhost:") && !strings.HasPrefix(a[1], "127.0.0.1:")) {
-				t.Errorf("admin %q: want off or a loopback address", a[1:])
+			// Loopback TCP is no protection: every container of the pod shares it.
+			if a := adm[0].args; len(a) != 2 || (a[1] != "off" && !strings.HasPrefix(a[1], "unix/")) {
+				t.Errorf("admin %q: want off or a unix socket", a[1:])
 			}
 		}},
 		{"Caddyfile: qfpay app with Vault, no literal credentials", func(t *testing.T) {
@@ -62,7 +64,7 @@ func TestCaddyfileAndNetwork(t *testing.T) {
 				t.Errorf("payment site serves notification or probe routes")
 			}
 		}},
-		{"Caddyfile: probe site on :8081 with the three qfpay_health routes", func(t *testing.T) {
+		{"Caddyfile: probe site on :8082 with the three qfpay_health routes and /metrics", func(t *testing.T) {
 			site := f.cf.siteWith("qfpay_health")
 			if site == nil {
 				t.Fatal("no site with qfpay_health")
@@ -84,14 +86,25 @@ func TestCaddyfileAndNetwork(t *testing.T) {
 					t.Errorf("route /healthz/%s: want `qfpay_health %s`", kind, kind)
 				}
 			}
-			if site.contains("qfpay_gateway") || site.contains("qfpay_sign") {
-				t.Errorf("the public probe site signs payments")
+			if r := site.route("/metrics"); r == nil || len(r.children("metrics")) != 1 {
+				t.Errorf("no route /metrics { metrics } on the probe site")
+			}
+			if site.contains("qfpay_gateway") || site.contains("qfpay_sign") || site.contains("qfpay_notify") {
+				t.Errorf("the probe site signs payments or takes notifications")
 			}
 		}},
 		{"Caddyfile: notifications verified, then forwarded to the shop on loopback", func(t *testing.T) {
 			site := f.cf.siteWith("qfpay_notify")
-			if site == nil || site != f.cf.siteWith("qfpay_health") {
-				t.Fatal("qfpay_notify is not on the probe site")
+			if site == nil {
+				t.Fatal("no site with qfpay_notify")
+			}
+			if h := site.header(); h != fmt.Sprintf("http://:%d", notifyPort) && h != fmt.Sprintf(":%d", notifyPort) {
+				t.Errorf("notification site address %q, want all interfaces on %d", h, notifyPort)
+			}
+			// Published to QFPay's addresses: nothing but the notification
+			// route (no probe JSON with Vault errors, no metrics).
+			if site.contains("qfpay_health") || site.contains("metrics") || site.contains("qfpay_gateway") {
+				t.Errorf("the published notification site serves probes, metrics or payments")
 			}
 			r := site.route("/qfpay/notify")
 			if r == nil || len(r.kids) != 2 || strings.Join(r.kids[0].args, " ") != "qfpay_notify default" ||
@@ -120,9 +133,9 @@ func TestCaddyfileAndNetwork(t *testing.T) {
 				}
 			}
 			check("global options", f.cf.global().child("log"))
-			check("probe site (access log)", f.cf.siteWith("qfpay_notify").child("log"))
+			check("notification site (access log)", f.cf.siteWith("qfpay_notify").child("log"))
 		}},
-		{"Service: notification port only, to the f.sidecar's 8081", func(t *testing.T) {
+		{"Service: notification port only, to the sidecar's 8081", func(t *testing.T) {
 			if !subset(f.svc.Spec.Selector, f.podLabels) || len(f.svc.Spec.Selector) == 0 {
 				t.Errorf("Service selector %v does not select the f.pod %v", f.svc.Spec.Selector, f.podLabels)
 			}
@@ -130,8 +143,10 @@ func TestCaddyfileAndNetwork(t *testing.T) {
 				t.Fatalf("Service has %d ports, want the notification port only", len(f.svc.Spec.Ports))
 			}
 			p := f.svc.Spec.Ports[0]
-			if resolvePort(f.sidecar, p.TargetPort.IntValue(), p.TargetPort.StrVal) != probePort {
-				t.Errorf("targetPort %v does not reach %d", p.TargetPort.String(), probePort)
+			// A number: a native sidecar's named port is not resolved before
+			// Kubernetes 1.32, and the README promises 1.29.
+			if p.TargetPort.StrVal != "" || p.TargetPort.IntValue() != notifyPort {
+				t.Errorf("targetPort %v, want the number %d", p.TargetPort.String(), notifyPort)
 			}
 			if f.svc.Spec.Type == corev1.ServiceTypeLoadBalancer {
 				if f.svc.Spec.ExternalTrafficPolicy != corev1.ServiceExternalTrafficPolicyLocal {
@@ -151,8 +166,8 @@ func TestCaddyfileAndNetwork(t *testing.T) {
 				t.Errorf("policyTypes %s", types)
 			}
 		}},
-		{"NetworkPolicy: ingress never opens 8080; 8081 only from QFPay", func(t *testing.T) {
-			var notify bool
+		{"NetworkPolicy: ingress never opens 8080; 8081 only from QFPay; 8082 only from Prometheus", func(t *testing.T) {
+			var notify, ops bool
 			for i, r := range f.np.Spec.Ingress {
 				if len(r.Ports) == 0 {
 					t.Errorf("ingress rule %d has no ports: it opens every port, 8080 included", i)
@@ -169,24 +184,18 @@ func TestCaddyfileAndNetwork(t *testing.T) {
 					if port <= paymentPort && paymentPort <= hi {
 						t.Errorf("ingress rule %d opens %d", i, paymentPort)
 					}
-					if port == probePort {
+					switch port {
+					case notifyPort:
 						notify = true
-						var cidrs []string
-						for _, peer := range r.From {
-							if peer.IPBlock == nil || len(peer.IPBlock.Except) > 0 || peer.PodSelector != nil || peer.NamespaceSelector != nil {
-								t.Errorf("ingress rule %d: 8081 peer %+v is not a plain ipBlock", i, peer)
-								continue
-							}
-							cidrs = append(cidrs, peer.IPBlock.CIDR)
-						}
-						if !sameSet(cidrs, qfpayCIDRs) {
-							t.Errorf("8081 is open to %v, want QFPay's %v", cidrs, qfpayCIDRs)
-						}
+						checkQFPayOnly(t, i, r.From)
+					case probePort:
+						ops = true
+						checkPodsOnly(t, i, r.From)
 					}
 				}
 			}
-			if !notify {
-				t.Errorf("no ingress rule for %d", probePort)
+			if !notify || !ops {
+				t.Errorf("ingress rules: %d %v, %d %v; want both", notifyPort, notify, probePort, ops)
 			}
 		}},
 		{"NetworkPolicy: egress is DNS, Vault and HTTPS only", func(t *testing.T) {
@@ -231,4 +240,34 @@ func TestCaddyfileAndNetwork(t *testing.T) {
 			}
 		}},
 	})
+}
+
+// checkQFPayOnly: the notification port admits QFPay's addresses, nothing else.
+func checkQFPayOnly(t *testing.T, rule int, from []networkingv1.NetworkPolicyPeer) {
+	t.Helper()
+	var cidrs []string
+	for _, peer := range from {
+		if peer.IPBlock == nil || len(peer.IPBlock.Except) > 0 || peer.PodSelector != nil || peer.NamespaceSelector != nil {
+			t.Errorf("ingress rule %d: %d peer %+v is not a plain ipBlock", rule, notifyPort, peer)
+			continue
+		}
+		cidrs = append(cidrs, peer.IPBlock.CIDR)
+	}
+	if !sameSet(cidrs, qfpayCIDRs) {
+		t.Errorf("%d is open to %v, want QFPay's %v", notifyPort, cidrs, qfpayCIDRs)
+	}
+}
+
+// checkPodsOnly: probes and metrics admit selected in-cluster pods only,
+// never an address block (QFPay's or anyone's).
+func checkPodsOnly(t *testing.T, rule int, from []networkingv1.NetworkPolicyPeer) {
+	t.Helper()
+	if len(from) == 0 {
+		t.Errorf("ingress rule %d opens %d to everyone", rule, probePort)
+	}
+	for _, peer := range from {
+		if peer.IPBlock != nil || peer.NamespaceSelector == nil || peer.PodSelector == nil || len(peer.PodSelector.MatchLabels) == 0 {
+			t.Errorf("ingress rule %d: %d peer %+v is not a selected namespace and pods", rule, probePort, peer)
+		}
+	}
 }
