@@ -140,40 +140,39 @@ func TestFocusedKeepsFaultsAndTheOrder(t *testing.T) {
 	}
 }
 
-func TestGenerateIsDeterministicAndHonoursKnown(t *testing.T) {
+// features counts what 20 schedules of seed 9 on topo generate.
+func features(topo topology, s settings) map[string]int {
+	n := map[string]int{}
+	for stream := range uint64(20) {
+		for _, o := range generate(9, stream, topo, s) {
+			n[o.Kind]++
+			if o.Idem {
+				n[featIdem]++
+			}
+			if o.Kind == faultApp && o.Fault == appFail {
+				n[featAppFail]++
+			}
+		}
+	}
+	return n
+}
+
+func TestGenerateIsDeterministic(t *testing.T) {
 	redis := topologies[1]
-	a, b := generate(5, 3, redis, settings{known: map[string]bool{}}), generate(5, 3, redis, settings{known: map[string]bool{}})
+	a, b := generate(5, 3, redis, settings{}), generate(5, 3, redis, settings{})
 	if len(a) != scheduleOps || !slices.Equal(a, b) {
 		t.Fatal("the same seed and stream gave different schedules")
 	}
-	all, _ := parseKnown("all")
-	withheld, enabled := map[string]int{}, map[string]int{}
-	for stream := range uint64(20) {
-		for _, o := range generate(9, stream, redis, settings{known: map[string]bool{}}) {
-			withheld[o.Kind]++
-			if o.Idem {
-				withheld["idem"]++
-			}
-			if o.Kind == faultApp && o.Fault == appFail {
-				withheld["app-fail"]++
-			}
-		}
-		for _, o := range generate(9, stream, redis, settings{known: all}) {
-			enabled[o.Kind]++
-			if o.Idem {
-				enabled["idem"]++
-			}
-		}
-	}
-	for _, f := range []string{"idem", "app-fail"} {
-		if withheld[f] != 0 {
-			t.Errorf("%s generated while its known violation is withheld", f)
+	n := features(redis, settings{})
+	for _, f := range []string{faultRotate, faultVault, featIdem, featAppFail, faultKill, faultRedis, opBurst, opRefund, opRenotify, opForged} {
+		if n[f] == 0 {
+			t.Errorf("%s never generated in 20 schedules", f)
 		}
 	}
 	rotating := 0
 	for stream := range uint64(20) {
 		kinds := map[string]int{}
-		for _, o := range generate(9, stream, redis, settings{known: all}) {
+		for _, o := range generate(9, stream, redis, settings{}) {
 			kinds[o.Kind]++
 		}
 		if kinds[faultRotate] > 1 || (kinds[faultRotate] > 0 && kinds[faultVault] > 0) {
@@ -184,10 +183,36 @@ func TestGenerateIsDeterministicAndHonoursKnown(t *testing.T) {
 	if rotating < 5 || rotating > 15 {
 		t.Errorf("%d of 20 schedules rotate the key, want about half", rotating)
 	}
-	for _, f := range []string{faultRotate, faultVault, "idem", faultKill, faultRedis, opBurst, opRefund} {
-		if enabled[f] == 0 {
-			t.Errorf("%s never generated in 20 schedules", f)
-		}
+}
+
+// TestKnownViolationsGate: a withheld known violation keeps its feature
+// out of the schedules (on its topology only) and its invariant from
+// failing; enabled, both come back.
+func TestKnownViolationsGate(t *testing.T) {
+	saved := knownViolations
+	t.Cleanup(func() { knownViolations = saved })
+	knownViolations = []knownViolation{
+		{ID: "a", Feature: featIdem, Invariant: invHeaders},
+		{ID: "b", Topology: "memory", Feature: featKill},
+	}
+	memory, redis := topologies[0], topologies[1]
+	withheld, _ := parseKnown("")
+	all, _ := parseKnown("all")
+	if n := features(redis, settings{known: withheld}); n[featIdem] != 0 || n[faultKill] == 0 {
+		t.Errorf("withheld on redis: idem %d (want 0), kill %d (want some)", n[featIdem], n[faultKill])
+	}
+	if n := features(memory, settings{known: withheld}); n[faultKill] != 0 {
+		t.Errorf("withheld on memory: kill %d, want 0", n[faultKill])
+	}
+	if n := features(memory, settings{known: all}); n[featIdem] == 0 || n[faultKill] == 0 {
+		t.Errorf("enabled: idem %d, kill %d, want some of each", n[featIdem], n[faultKill])
+	}
+	vs := []violation{{Invariant: invHeaders}, {Invariant: invOnce}}
+	if got := report(settings{known: withheld}, vs, map[string]bool{}); len(got) != 1 || got[0].Invariant != invOnce {
+		t.Errorf("withheld: failing %v, want only once", got)
+	}
+	if got := report(settings{known: all}, vs, map[string]bool{}); len(got) != 2 {
+		t.Errorf("enabled: failing %v, want both", got)
 	}
 	if _, err := parseKnown("no-such"); err == nil {
 		t.Error("an unknown id is accepted")
