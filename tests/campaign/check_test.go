@@ -232,9 +232,14 @@ func checkDelivered(e *evidence) []violation {
 		acked := slices.ContainsFunc(e.deliveries, func(d qfpaytest.Delivery) bool { return d.Syssn == tx.Syssn && d.Acked })
 		// A replica killed while forwarding holds its claim for 5 minutes by
 		// design; QFPay's retries (34 hours) outlast it, the campaign does not.
-		if !acked && !strings.Contains(lastAnswer(e.deliveries, tx.Syssn), `"in_progress"`) {
-			out = append(out, violation{Invariant: invDelivers, OTN: tx.OutTradeNo, Detail: fmt.Sprintf("%s %s (syssn %s) never acknowledged, %d attempts after every fault healed: %s",
-				tx.OrderType, tx.OutTradeNo, tx.Syssn, attempts(e.deliveries, tx.Syssn), lastAnswer(e.deliveries, tx.Syssn))})
+		last := lastAnswer(e.deliveries, tx.Syssn)
+		inv := invDelivers
+		if strings.Contains(last, `"rule":"signature"`) {
+			inv = invNotifyKey
+		}
+		if !acked && !strings.Contains(last, `"in_progress"`) {
+			out = append(out, violation{Invariant: inv, OTN: tx.OutTradeNo, Detail: fmt.Sprintf("%s %s (syssn %s) never acknowledged, %d attempts after every fault healed: %s",
+				tx.OrderType, tx.OutTradeNo, tx.Syssn, attempts(e.deliveries, tx.Syssn), last)})
 		}
 	}
 	return out

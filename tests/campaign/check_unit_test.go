@@ -84,6 +84,9 @@ func TestCheckerCatches(t *testing.T) {
 			e.receipts = append(e.receipts, receipt{Body: e.receipts[0].Body, Verified: "1", Start: e.exchanges[0].End.Add(time.Second), Status: 200, Answer: "SUCCESS"})
 		}},
 		{"never acknowledged", invDelivers, func(e *evidence) { e.deliveries[0].Acked = false }},
+		{"refused for its signature to the end", invNotifyKey, func(e *evidence) {
+			e.deliveries[0].Acked, e.deliveries[0].Status, e.deliveries[0].Answer = false, 401, `{"field":"X-Qf-Sign","rule":"signature"}`
+		}},
 		{"no answer", invAnswered, func(e *evidence) { e.calls[0].Err = "EOF" }},
 		{"late answer", invAnswered, func(e *evidence) { e.calls[0].Took = answerBound + time.Second }},
 		{"key in the output", invKey, func(e *evidence) { e.outputs["gateway 0 output"] += "K1" }},
@@ -192,8 +195,8 @@ func TestKnownViolationsGate(t *testing.T) {
 	saved := knownViolations
 	t.Cleanup(func() { knownViolations = saved })
 	knownViolations = []knownViolation{
-		{ID: "a", Feature: featIdem, Invariant: invHeaders},
-		{ID: "b", Topology: "memory", Feature: featKill},
+		{ID: "a", Issue: "test", Feature: featIdem, Invariant: invHeaders, Summary: "synthetic"},
+		{ID: "b", Issue: "test", Topology: "memory", Feature: featKill, Summary: "synthetic"},
 	}
 	memory, redis := topologies[0], topologies[1]
 	withheld, _ := parseKnown("")

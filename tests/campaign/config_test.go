@@ -45,18 +45,19 @@ const (
 
 // Invariants, by name (check_test.go).
 const (
-	invOnce     = "once"      // each out_trade_no reaches QFPay once it holds it: never again
-	invParams   = "params"    // a 0000 answer and the charge carry the caller's parameters
-	invSigned   = "signed"    // every request to QFPay signed with a key QFPay issued
-	invHeaders  = "headers"   // only QFPay's headers reach QFPay
-	invAcked    = "acked"     // QFPay acknowledged => the app got it verified and said SUCCESS
-	invVerified = "verified"  // the app gets only notifications QFPay sent, marked verified
-	invRedeliv  = "redeliver" // no notification reaches the app again after QFPay was told SUCCESS
-	invDelivers = "delivered" // once faults heal, every 0000 payment and refund is notified and acknowledged
-	invAnswered = "answered"  // every caller answered, within the bound
-	invMatches  = "matches"   // every 0000 for a payment or refund matches the ledger
-	invKey      = "key"       // no key or Vault token in any gateway output
-	invRotation = "rotation"  // no caller gets 1108 across a key rotation
+	invOnce      = "once"       // each out_trade_no reaches QFPay once it holds it: never again
+	invParams    = "params"     // a 0000 answer and the charge carry the caller's parameters
+	invSigned    = "signed"     // every request to QFPay signed with a key QFPay issued
+	invHeaders   = "headers"    // only QFPay's headers reach QFPay
+	invAcked     = "acked"      // QFPay acknowledged => the app got it verified and said SUCCESS
+	invVerified  = "verified"   // the app gets only notifications QFPay sent, marked verified
+	invRedeliv   = "redeliver"  // no notification reaches the app again after QFPay was told SUCCESS
+	invDelivers  = "delivered"  // once faults heal, every 0000 payment and refund is notified and acknowledged
+	invNotifyKey = "notify-key" // ... and none is still refused for its signature (a key rotation not yet seen)
+	invAnswered  = "answered"   // every caller answered, within the bound
+	invMatches   = "matches"    // every 0000 for a payment or refund matches the ledger
+	invKey       = "key"        // no key or Vault token in any gateway output
+	invRotation  = "rotation"   // no caller gets 1108 across a key rotation
 )
 
 // knownViolation is a defect of main that the campaign finds, with the
@@ -75,6 +76,8 @@ type knownViolation struct {
 // idempotency-resend, foreign-headers, rotation-race (#13), app-fail-ack
 // (#12); their features and invariants now run in CI.
 var knownViolations = []knownViolation{
+	{ID: "notify-stale-key", Issue: "none yet", Invariant: invNotifyKey,
+		Summary: "after a key rotation that no payment has hit yet (no 1108), the gateways verify notifications with the old key until their next refresh (5m by default): QFPay's notifications signed with the new key get 401 signature meanwhile"},
 	{ID: "memory-restart", Issue: "14", Topology: "memory", Feature: featKill,
 		Summary: "the memory store forgets orders and acknowledgements at kill -9: payments resent, notifications redelivered"},
 }
