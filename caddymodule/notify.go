@@ -14,6 +14,7 @@ import (
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 	"go.uber.org/zap"
 
+	"github.com/qfsign/qfsign/keys"
 	"github.com/qfsign/qfsign/signer"
 )
 
@@ -109,16 +110,9 @@ func (h *NotifyHandler) verify(r *http.Request) ([]byte, notification, *refusal)
 	if rf != nil {
 		return nil, n, rf
 	}
-	creds, err := h.m.credentials()
-	if err != nil {
-		return nil, n, keyUnavailable(err)
-	}
-	st := signer.MD5
-	if strings.EqualFold(strings.TrimSpace(r.Header.Get(headerSignType)), "SHA256") {
-		st = signer.SHA256
-	}
-	if !signer.VerifyNotification(body, creds.Key, st, strings.TrimSpace(r.Header.Get(headerSign))) {
-		return nil, n, &refusal{Status: http.StatusUnauthorized, Error: "missing or invalid X-QF-SIGN", Field: headerSign, Rule: ruleSignature}
+	creds, rf := h.verifySignature(r, body)
+	if rf != nil {
+		return nil, n, rf
 	}
 	if err := json.Unmarshal(body, &n); err != nil || duplicateKey(body) {
 		return nil, n, &refusal{Status: http.StatusBadRequest, Error: "the notification is not a JSON object of strings with unique keys", Rule: ruleJSON}
@@ -134,6 +128,35 @@ func (h *NotifyHandler) verify(r *http.Request) ([]byte, notification, *refusal)
 		return nil, n, &refusal{Status: http.StatusBadRequest, Error: "not this merchant's mchid", Field: "mchid", Rule: signer.RuleMismatch}
 	}
 	return body, n, nil
+}
+
+// verifySignature checks X-QF-SIGN over the raw body with the merchant's
+// key. A Vault merchant's key may have been rotated since the last
+// refresh, and QFPay signs with the new one at once: on a mismatch the
+// key is fetched again (one fetch in flight, shared with the 1108
+// self-heal; at most one per RefetchMin, spaced apart from the 1108
+// refetches so forged notifications neither turn into Vault load nor
+// hold back a payment's self-heal) and a changed key gets one more check.
+func (h *NotifyHandler) verifySignature(r *http.Request, body []byte) (*keys.Credentials, *refusal) {
+	creds, err := h.m.credentials()
+	if err != nil {
+		return nil, keyUnavailable(err)
+	}
+	st := signer.MD5
+	if strings.EqualFold(strings.TrimSpace(r.Header.Get(headerSignType)), "SHA256") {
+		st = signer.SHA256
+	}
+	sig := strings.TrimSpace(r.Header.Get(headerSign))
+	if signer.VerifyNotification(body, creds.Key, st, sig) {
+		return creds, nil
+	}
+	if h.m.cache != nil {
+		if fresh, err := h.m.cache.RefetchForVerify(creds.KID()); err == nil && fresh.KID() != creds.KID() &&
+			signer.VerifyNotification(body, fresh.Key, st, sig) {
+			return fresh, nil
+		}
+	}
+	return nil, &refusal{Status: http.StatusUnauthorized, Error: "missing or invalid X-QF-SIGN", Field: headerSign, Rule: ruleSignature}
 }
 
 // deliver forwards a first-seen notification and answers QFPay.

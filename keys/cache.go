@@ -78,7 +78,8 @@ type Cache struct {
 
 	fetchMu     sync.Mutex // one fetch at a time
 	refetchMu   sync.Mutex
-	lastRefetch time.Time // under refetchMu
+	lastRefetch time.Time // under refetchMu: the last 1108 Refetch
+	lastVerify  time.Time // under refetchMu: the last RefetchForVerify
 	refetching  *flight   // under refetchMu: the on-demand fetch in progress
 	onWait      func()    // tests: a caller is about to wait for a flight
 
@@ -210,7 +211,19 @@ func (c *Cache) Current() (*Credentials, error) {
 // hit the refusal together all sign with the key it brings. Otherwise,
 // within RefetchMin of the last Refetch, the current credentials are
 // returned as they are (a wrong key must not turn traffic into Vault load).
-func (c *Cache) Refetch(kid string) (*Credentials, error) {
+func (c *Cache) Refetch(kid string) (*Credentials, error) { return c.refetch(kid, &c.lastRefetch) }
+
+// RefetchForVerify is Refetch for a notification whose signature does
+// not verify with the key with kid (QFPay signs with a rotated key at
+// once). Its spacing is its own: anyone can send a forged notification,
+// and that must never hold back the 1108 self-heal of payments.
+func (c *Cache) RefetchForVerify(kid string) (*Credentials, error) {
+	return c.refetch(kid, &c.lastVerify)
+}
+
+// refetch fetches on demand at most once per RefetchMin after *last
+// (under refetchMu), sharing any fetch in flight.
+func (c *Cache) refetch(kid string, last *time.Time) (*Credentials, error) {
 	if cur, err := c.Current(); err == nil && cur.KID() != kid {
 		return cur, nil
 	}
@@ -224,12 +237,12 @@ func (c *Cache) Refetch(kid string) (*Credentials, error) {
 		return f.creds, f.err
 	}
 	now := c.cfg.Now()
-	if !c.lastRefetch.IsZero() && now.Sub(c.lastRefetch) < c.cfg.RefetchMin {
+	if !last.IsZero() && now.Sub(*last) < c.cfg.RefetchMin {
 		c.refetchMu.Unlock()
 		return c.Current()
 	}
 	f := &flight{done: make(chan struct{})}
-	c.lastRefetch, c.refetching = now, f
+	*last, c.refetching = now, f
 	c.refetchMu.Unlock()
 
 	creds, err := c.fetch()

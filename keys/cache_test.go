@@ -162,6 +162,29 @@ func TestCacheRefetchSpacing(t *testing.T) {
 	}
 }
 
+// A notification's refetch is spaced apart from the 1108 refetch: a
+// forged notification, which anyone can send, must not hold back a
+// payment's self-heal after a rotation.
+func TestCacheRefetchForVerifySpacedApart(t *testing.T) {
+	var calls atomic.Int32
+	src := sourceFunc(func(context.Context) (keys.Credentials, error) {
+		calls.Add(1)
+		return keys.NewCredentials("APP", testKey, "", "v1")
+	})
+	clk := &clock{now: time.Unix(1_800_000_000, 0)}
+	c := keys.NewCache(src, keys.CacheConfig{RefetchMin: 5 * time.Second, Now: clk.Now}, nil)
+	first, err := c.RefetchForVerify("")
+	if err != nil || calls.Load() != 1 {
+		t.Fatalf("first RefetchForVerify: %v, calls %d", err, calls.Load())
+	}
+	if _, err := c.RefetchForVerify(first.KID()); err != nil || calls.Load() != 1 {
+		t.Fatalf("forged again within RefetchMin: calls = %d, want 1", calls.Load())
+	}
+	if _, err := c.Refetch(first.KID()); err != nil || calls.Load() != 2 {
+		t.Fatalf("1108 right after a forged notification: calls = %d, want 2", calls.Load())
+	}
+}
+
 type sourceFunc func(context.Context) (keys.Credentials, error)
 
 func (f sourceFunc) Fetch(ctx context.Context) (keys.Credentials, error) { return f(ctx) }
