@@ -74,7 +74,8 @@ func (e *Env) EnableKubernetes(t testing.TB, role string, tokenTTL time.Duration
 }
 
 // ExpireToken makes tok unusable: at once on the double; on a real Vault
-// by waiting out its TTL (tests give such tokens a few seconds).
+// by waiting out its TTL. A token the code under test renews only ends at
+// its max TTL, so tok must come from ExpiringToken with a few seconds.
 func (e *Env) ExpireToken(t testing.TB, tok string) {
 	t.Helper()
 	if e.Double != nil {

@@ -191,9 +191,22 @@ func (e *Env) SoftDelete(t testing.TB, path string) {
 // Token creates a token through auth/token/create.
 func (e *Env) Token(t testing.TB, ttl time.Duration, renewable bool) string {
 	t.Helper()
-	s, err := e.Admin.Auth().Token().Create(&vault.TokenCreateRequest{
-		TTL: ttl.String(), Renewable: &renewable, Policies: []string{"root"},
-	})
+	return e.createToken(t, &vault.TokenCreateRequest{TTL: ttl.String(), Renewable: &renewable})
+}
+
+// ExpiringToken creates a renewable token whose explicit max TTL is ttl:
+// renewals cannot keep it alive, so ExpireToken can wait it out on a real
+// Vault while the code under test keeps renewing it.
+func (e *Env) ExpiringToken(t testing.TB, ttl time.Duration) string {
+	t.Helper()
+	renewable := true
+	return e.createToken(t, &vault.TokenCreateRequest{TTL: ttl.String(), ExplicitMaxTTL: ttl.String(), Renewable: &renewable})
+}
+
+func (e *Env) createToken(t testing.TB, req *vault.TokenCreateRequest) string {
+	t.Helper()
+	req.Policies = []string{"root"}
+	s, err := e.Admin.Auth().Token().Create(req)
 	if err != nil {
 		t.Fatalf("token create: %v", err)
 	}
