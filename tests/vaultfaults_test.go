@@ -83,7 +83,7 @@ func TestVaultAuthMethods(t *testing.T) {
 		}},
 		{name: "kubernetes", setup: func(t *testing.T, s *vaultSetup, dir string) (string, string) {
 			mount := s.e.EnableKubernetes(t, "qfsign", time.Hour, "pod-jwt-1")
-			return fmt.Sprintf("auth kubernetes qfsign %s\nauth_mount %s", writeTemp(t, dir, "jwt", "pod-jwt-1"), mount), ""
+			return fmt.Sprintf("auth kubernetes qfsign %s\nauth_mount %s", writeExact(t, dir, "jwt", s.e.KubeJWT(t, "qfsign", "pod-jwt-1")), mount), ""
 		}},
 	}
 	for _, tt := range tests {
@@ -221,8 +221,15 @@ func scanForVaultSecrets(t *testing.T, s *vaultSetup) {
 
 func writeTemp(t *testing.T, dir, name, content string) string {
 	t.Helper()
+	return writeExact(t, dir, name, content+"\n")
+}
+
+// writeExact writes content as is: a projected service account token has
+// no trailing newline, and the Kubernetes login sends the file verbatim.
+func writeExact(t *testing.T, dir, name, content string) string {
+	t.Helper()
 	p := filepath.Join(dir, name)
-	if err := os.WriteFile(p, []byte(content+"\n"), 0o600); err != nil {
+	if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	return p

@@ -38,6 +38,8 @@ type Env struct {
 	// Mount is a KV v2 mount private to this test.
 	Mount string
 
+	kube *kube // a real Vault's Kubernetes API, made on first use
+
 	down  atomic.Bool
 	mu    sync.Mutex
 	calls map[string]int
