@@ -281,5 +281,9 @@ func TestVault1108RotationAtConcurrency8(t *testing.T) {
 	if refused == 0 {
 		t.Fatal("no request was refused with 1108: the rotation was not exercised")
 	}
-	t.Logf("%d payments, %d answered 1108 and were re-signed, %d Vault reads", workers*each, refused, s.e.CallsPrefix("GET /v1/"+s.e.Mount+"/data/")-reads)
+	n := s.e.CallsPrefix("GET /v1/"+s.e.Mount+"/data/") - reads
+	t.Logf("%d payments, %d answered 1108 and were re-signed, %d Vault reads", workers*each, refused, n)
+	if n != 1 {
+		t.Fatalf("%d Vault reads for the 1108s of one rotation, want 1", n)
+	}
 }
