@@ -154,16 +154,16 @@ func TestKubernetesLoginRereadsJWT(t *testing.T) {
 	e.Put(t, "qfpay/demo", map[string]any{"app_code": "APP", "client_key": testKey})
 	mount := e.EnableKubernetes(t, "qfsign", time.Hour, "jwt-one")
 	jwt := filepath.Join(t.TempDir(), "token")
-	writeFile(t, jwt, "jwt-one")
+	writeFile(t, jwt, e.KubeJWT(t, "qfsign", "jwt-one"))
 	v := newVault(t, e, keys.KubernetesAuth{Role: "qfsign", TokenPath: jwt, Mount: mount})
 	kv := &keys.KV{Vault: v, Mount: e.Mount, Path: "qfpay/demo"}
 	if _, err := kv.Fetch(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	e.Double.SetKubeJWTs(mount, "qfsign", "jwt-two")
-	writeFile(t, jwt, "jwt-two")
-	// The login token expires: move the double's clock past its TTL.
-	e.Double.SetNow(func() time.Time { return time.Now().Add(2 * time.Hour) })
+	e.SetKubeJWTs(t, mount, "qfsign", "jwt-two")
+	writeFile(t, jwt, e.KubeJWT(t, "qfsign", "jwt-two"))
+	// The login token ends; the next login must present the new JWT.
+	e.EndLogins(t, mount)
 	if _, err := kv.Fetch(context.Background()); err != nil {
 		t.Fatalf("after JWT rotation: %v", err)
 	}

@@ -63,14 +63,14 @@ func adaptCaddyfile(t *testing.T, src, name string) []byte {
 }
 
 // TestDoctorOnPodConfig: qfsign doctor on the pod's own Caddyfile, with
-// Vault's Kubernetes login (the Vault double) and QFPay's double: the
+// Vault's Kubernetes login and QFPay's double: the
 // shipped config passes every check.
 func TestDoctorOnPodConfig(t *testing.T) {
 	e := testvault.Start(t)
 	e.Put(t, "qfpay/shop", map[string]any{"app_code": testAppCode, "client_key": testKey})
 	mount := e.EnableKubernetes(t, "qfsign", time.Hour, "pod-jwt-doctor")
 	dir := t.TempDir()
-	jwt := writeTemp(t, dir, "token", "pod-jwt-doctor")
+	jwt := writeExact(t, dir, "token", e.KubeJWT(t, "qfsign", "pod-jwt-doctor"))
 	up := newUpstream(t, qfpaytest.Merchant{AppCode: testAppCode, ClientKey: testKey})
 	const tokenLine = "auth kubernetes qfsign /var/run/secrets/vault/token"
 	cf := podCaddyfile(t)

@@ -60,21 +60,9 @@ func (e *Env) WrapSecretID(t testing.TB, ar AppRole) string {
 	return s.WrapInfo.Token
 }
 
-// EnableKubernetes mounts Kubernetes auth with role accepting jwts. A
-// real Vault would need a Kubernetes API to review tokens, so this runs
-// against the double only.
-func (e *Env) EnableKubernetes(t testing.TB, role string, tokenTTL time.Duration, jwts ...string) string {
-	t.Helper()
-	if e.Double == nil {
-		t.Skip("kubernetes auth needs a Kubernetes TokenReview API: covered by the double only")
-	}
-	mount := "kubernetes-" + RandomID(4)
-	e.Double.EnableKubernetes(mount, vaulttest.KubeRole{Role: role, JWTs: jwts, TokenTTL: tokenTTL, Renewable: true})
-	return mount
-}
-
 // ExpireToken makes tok unusable: at once on the double; on a real Vault
-// by waiting out its TTL (tests give such tokens a few seconds).
+// by waiting out its TTL. A token the code under test renews only ends at
+// its max TTL, so tok must come from ExpiringToken with a few seconds.
 func (e *Env) ExpireToken(t testing.TB, tok string) {
 	t.Helper()
 	if e.Double != nil {

@@ -38,6 +38,8 @@ type Env struct {
 	// Mount is a KV v2 mount private to this test.
 	Mount string
 
+	kube *kube // a real Vault's Kubernetes API, made on first use
+
 	down  atomic.Bool
 	mu    sync.Mutex
 	calls map[string]int
@@ -73,9 +75,30 @@ func Start(t testing.TB) *Env {
 		t.Fatal(err)
 	}
 	e.Admin.SetToken(token)
+	if e.Double == nil {
+		e.ownToken(t)
+	}
 	e.Mount = "qfsign-" + RandomID(4)
 	e.enableKV(t, e.Mount, 2)
 	return e
+}
+
+// ownToken swaps VAULT_TOKEN for a root-policy child token private to the
+// test: a dev server's root token is often a word like "root", which the
+// leak checks would find everywhere, and revoking the child at the end
+// revokes every token the test created.
+func (e *Env) ownToken(t testing.TB) {
+	t.Helper()
+	s, err := e.Admin.Auth().Token().Create(&vault.TokenCreateRequest{Policies: []string{"root"}, TTL: "1h"})
+	if err != nil {
+		t.Fatalf("create the test's admin token: %v", err)
+	}
+	parent := e.Admin.Token()
+	e.Admin.SetToken(s.Auth.ClientToken)
+	t.Cleanup(func() {
+		e.Admin.SetToken(parent)
+		_ = e.Admin.Auth().Token().RevokeTree(s.Auth.ClientToken)
+	})
 }
 
 // faults counts every call and answers 503 like a sealed Vault while down.
@@ -191,9 +214,22 @@ func (e *Env) SoftDelete(t testing.TB, path string) {
 // Token creates a token through auth/token/create.
 func (e *Env) Token(t testing.TB, ttl time.Duration, renewable bool) string {
 	t.Helper()
-	s, err := e.Admin.Auth().Token().Create(&vault.TokenCreateRequest{
-		TTL: ttl.String(), Renewable: &renewable, Policies: []string{"root"},
-	})
+	return e.createToken(t, &vault.TokenCreateRequest{TTL: ttl.String(), Renewable: &renewable})
+}
+
+// ExpiringToken creates a renewable token whose explicit max TTL is ttl:
+// renewals cannot keep it alive, so ExpireToken can wait it out on a real
+// Vault while the code under test keeps renewing it.
+func (e *Env) ExpiringToken(t testing.TB, ttl time.Duration) string {
+	t.Helper()
+	renewable := true
+	return e.createToken(t, &vault.TokenCreateRequest{TTL: ttl.String(), ExplicitMaxTTL: ttl.String(), Renewable: &renewable})
+}
+
+func (e *Env) createToken(t testing.TB, req *vault.TokenCreateRequest) string {
+	t.Helper()
+	req.Policies = []string{"root"}
+	s, err := e.Admin.Auth().Token().Create(req)
 	if err != nil {
 		t.Fatalf("token create: %v", err)
 	}
