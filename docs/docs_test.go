@@ -17,9 +17,11 @@ import (
 )
 
 // keywords reads, from the Go source of the Caddyfile parsers, every
-// keyword they accept: string literals in switch cases and keys of map
-// literals (how the parsers dispatch options), plus the names registered as
-// global options and handler directives anywhere in caddymodule.
+// keyword they accept: string literals and string constants in switch
+// cases and in == / != comparisons (option names and their fixed values),
+// keys of map literals (how the parsers dispatch options), plus the names
+// registered as global options and handler directives anywhere in
+// caddymodule.
 func keywords(t *testing.T) []string {
 	t.Helper()
 	parsers, err := filepath.Glob("../caddymodule/*caddyfile*.go")
@@ -32,6 +34,7 @@ func keywords(t *testing.T) []string {
 	}
 	seen := map[string]bool{}
 	fset := token.NewFileSet()
+	var files []*ast.File
 	for _, path := range all {
 		if strings.HasSuffix(path, "_test.go") {
 			continue
@@ -40,25 +43,35 @@ func keywords(t *testing.T) []string {
 		if err != nil {
 			t.Fatal(err)
 		}
-		isParser := slices.Contains(parsers, path)
+		files = append(files, f)
+	}
+	consts := stringConsts(files)
+	add := func(e ast.Expr) { addLiteral(seen, consts, e) }
+	for _, f := range files {
+		isParser := slices.Contains(parsers, fset.File(f.Pos()).Name())
 		ast.Inspect(f, func(n ast.Node) bool {
 			switch n := n.(type) {
 			case *ast.CallExpr:
 				if sel, ok := n.Fun.(*ast.SelectorExpr); ok && len(n.Args) > 0 &&
 					(sel.Sel.Name == "RegisterGlobalOption" || sel.Sel.Name == "RegisterHandlerDirective") {
-					addLiteral(seen, n.Args[0])
+					add(n.Args[0])
 				}
 			case *ast.CaseClause:
 				if isParser {
 					for _, e := range n.List {
-						addLiteral(seen, e)
+						add(e)
 					}
+				}
+			case *ast.BinaryExpr:
+				if isParser && (n.Op == token.EQL || n.Op == token.NEQ) {
+					add(n.X)
+					add(n.Y)
 				}
 			case *ast.CompositeLit:
 				if m, ok := n.Type.(*ast.MapType); ok && isParser && isString(m.Key) {
 					for _, e := range n.Elts {
 						if kv, ok := e.(*ast.KeyValueExpr); ok {
-							addLiteral(seen, kv.Key)
+							add(kv.Key)
 						}
 					}
 				}
@@ -79,12 +92,46 @@ func isString(e ast.Expr) bool {
 	return ok && id.Name == "string"
 }
 
-func addLiteral(seen map[string]bool, e ast.Expr) {
+// stringConsts maps the package's string constants to their values.
+func stringConsts(files []*ast.File) map[string]string {
+	out := map[string]string{}
+	for _, f := range files {
+		for _, decl := range f.Decls {
+			g, ok := decl.(*ast.GenDecl)
+			if !ok || g.Tok != token.CONST {
+				continue
+			}
+			for _, spec := range g.Specs {
+				vs := spec.(*ast.ValueSpec)
+				for i, name := range vs.Names {
+					if i < len(vs.Values) {
+						if v, ok := literal(vs.Values[i]); ok {
+							out[name.Name] = v
+						}
+					}
+				}
+			}
+		}
+	}
+	return out
+}
+
+func literal(e ast.Expr) (string, bool) {
 	lit, ok := e.(*ast.BasicLit)
 	if !ok || lit.Kind != token.STRING {
-		return
+		return "", false
 	}
-	if s, err := strconv.Unquote(lit.Value); err == nil && s != "" {
+	s, err := strconv.Unquote(lit.Value)
+	return s, err == nil
+}
+
+// addLiteral records e when it is a string literal or a string constant.
+func addLiteral(seen map[string]bool, consts map[string]string, e ast.Expr) {
+	s, ok := literal(e)
+	if id, isIdent := e.(*ast.Ident); isIdent {
+		s, ok = consts[id.Name]
+	}
+	if ok && s != "" {
 		seen[s] = true
 	}
 }
@@ -113,7 +160,8 @@ func TestEveryCaddyfileKeywordDocumented(t *testing.T) {
 	// or the extraction itself is broken.
 	for _, want := range []string{"qfpay", "qfpay_gateway", "qfpay_notify", "qfpay_health",
 		"environment", "merchant", "rate_limit", "verify_response", "dial_timeout",
-		"ack", "min_replicas", "auth_mount", "kubernetes", "fields", "app_code", "sync"} {
+		"ack", "min_replicas", "auth_mount", "kubernetes", "fields", "app_code", "sync",
+		"success_body", "enforce", "observe", "refuse", "memory", "wrapped"} {
 		if !slices.Contains(kws, want) {
 			t.Errorf("keyword %q not found in the parsers' source: the extraction is broken (found %v)", want, kws)
 		}
