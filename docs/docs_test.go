@@ -19,9 +19,9 @@ import (
 // keywords reads, from the Go source of the Caddyfile parsers, every
 // keyword they accept: string literals and string constants in switch
 // cases and in == / != comparisons (option names and their fixed values),
-// keys of map literals (how the parsers dispatch options), plus the names
-// registered as global options and handler directives anywhere in
-// caddymodule.
+// keys of map literals (how the parsers dispatch options), in the
+// *caddyfile*.go files and in any UnmarshalCaddyfile or unmarshal* function,
+// plus the names registered as global options and handler directives.
 func keywords(t *testing.T) []string {
 	t.Helper()
 	parsers, err := filepath.Glob("../caddymodule/*caddyfile*.go")
@@ -47,33 +47,44 @@ func keywords(t *testing.T) []string {
 	}
 	consts := stringConsts(files)
 	add := func(e ast.Expr) { addLiteral(seen, consts, e) }
+	// parsed collects what a parser compares its tokens with.
+	parsed := func(n ast.Node) bool {
+		switch n := n.(type) {
+		case *ast.CaseClause:
+			for _, e := range n.List {
+				add(e)
+			}
+		case *ast.BinaryExpr:
+			if n.Op == token.EQL || n.Op == token.NEQ {
+				add(n.X)
+				add(n.Y)
+			}
+		case *ast.CompositeLit:
+			if m, ok := n.Type.(*ast.MapType); ok && isString(m.Key) {
+				for _, e := range n.Elts {
+					if kv, ok := e.(*ast.KeyValueExpr); ok {
+						add(kv.Key)
+					}
+				}
+			}
+		}
+		return true
+	}
 	for _, f := range files {
-		isParser := slices.Contains(parsers, fset.File(f.Pos()).Name())
+		if slices.Contains(parsers, fset.File(f.Pos()).Name()) {
+			ast.Inspect(f, parsed)
+		}
+		for _, decl := range f.Decls {
+			// A module's Caddyfile parser outside the *caddyfile* files.
+			if fn, ok := decl.(*ast.FuncDecl); ok && (fn.Name.Name == "UnmarshalCaddyfile" || strings.HasPrefix(fn.Name.Name, "unmarshal")) {
+				ast.Inspect(fn, parsed)
+			}
+		}
 		ast.Inspect(f, func(n ast.Node) bool {
-			switch n := n.(type) {
-			case *ast.CallExpr:
-				if sel, ok := n.Fun.(*ast.SelectorExpr); ok && len(n.Args) > 0 &&
+			if c, ok := n.(*ast.CallExpr); ok && len(c.Args) > 0 {
+				if sel, ok := c.Fun.(*ast.SelectorExpr); ok &&
 					(sel.Sel.Name == "RegisterGlobalOption" || sel.Sel.Name == "RegisterHandlerDirective") {
-					add(n.Args[0])
-				}
-			case *ast.CaseClause:
-				if isParser {
-					for _, e := range n.List {
-						add(e)
-					}
-				}
-			case *ast.BinaryExpr:
-				if isParser && (n.Op == token.EQL || n.Op == token.NEQ) {
-					add(n.X)
-					add(n.Y)
-				}
-			case *ast.CompositeLit:
-				if m, ok := n.Type.(*ast.MapType); ok && isParser && isString(m.Key) {
-					for _, e := range n.Elts {
-						if kv, ok := e.(*ast.KeyValueExpr); ok {
-							add(kv.Key)
-						}
-					}
+					add(c.Args[0])
 				}
 			}
 			return true
@@ -161,7 +172,7 @@ func TestEveryCaddyfileKeywordDocumented(t *testing.T) {
 	for _, want := range []string{"qfpay", "qfpay_gateway", "qfpay_notify", "qfpay_health",
 		"environment", "merchant", "rate_limit", "verify_response", "dial_timeout",
 		"ack", "min_replicas", "auth_mount", "kubernetes", "fields", "app_code", "sync",
-		"success_body", "enforce", "observe", "refuse", "memory", "wrapped"} {
+		"success_body", "enforce", "observe", "refuse", "memory", "wrapped", "startup", "live"} {
 		if !slices.Contains(kws, want) {
 			t.Errorf("keyword %q not found in the parsers' source: the extraction is broken (found %v)", want, kws)
 		}
