@@ -47,29 +47,7 @@ func keywords(t *testing.T) []string {
 	}
 	consts := stringConsts(files)
 	add := func(e ast.Expr) { addLiteral(seen, consts, e) }
-	// parsed collects what a parser compares its tokens with.
-	parsed := func(n ast.Node) bool {
-		switch n := n.(type) {
-		case *ast.CaseClause:
-			for _, e := range n.List {
-				add(e)
-			}
-		case *ast.BinaryExpr:
-			if n.Op == token.EQL || n.Op == token.NEQ {
-				add(n.X)
-				add(n.Y)
-			}
-		case *ast.CompositeLit:
-			if m, ok := n.Type.(*ast.MapType); ok && isString(m.Key) {
-				for _, e := range n.Elts {
-					if kv, ok := e.(*ast.KeyValueExpr); ok {
-						add(kv.Key)
-					}
-				}
-			}
-		}
-		return true
-	}
+	parsed := func(n ast.Node) bool { compared(n, add); return true }
 	for _, f := range files {
 		if slices.Contains(parsers, fset.File(f.Pos()).Name()) {
 			ast.Inspect(f, parsed)
@@ -96,6 +74,30 @@ func keywords(t *testing.T) []string {
 	}
 	slices.Sort(out)
 	return out
+}
+
+// compared passes to add what a parser compares its tokens with: switch
+// cases, == and != operands, and the keys of string-keyed map literals.
+func compared(n ast.Node, add func(ast.Expr)) {
+	switch n := n.(type) {
+	case *ast.CaseClause:
+		for _, e := range n.List {
+			add(e)
+		}
+	case *ast.BinaryExpr:
+		if n.Op == token.EQL || n.Op == token.NEQ {
+			add(n.X)
+			add(n.Y)
+		}
+	case *ast.CompositeLit:
+		if m, ok := n.Type.(*ast.MapType); ok && isString(m.Key) {
+			for _, e := range n.Elts {
+				if kv, ok := e.(*ast.KeyValueExpr); ok {
+					add(kv.Key)
+				}
+			}
+		}
+	}
 }
 
 func isString(e ast.Expr) bool {
