@@ -85,7 +85,7 @@ var formSeeds = []string{
 var fuzzCharsetLabels = []string{"", "utf-8", "big5", "gbk", "gb18030", "shift_jis", "euc-kr", "euc-jp", "iso-2022-jp", "windows-1252", "koi8-r", "x-user-defined"}
 
 // legacyCharsetLabels are the labels LookupCharset turns into a Charset:
-// the charsets the README names plus every other WHATWG single- and
+// the charsets docs/requests.md names plus every other WHATWG single- and
 // multi-byte encoding.
 var legacyCharsetLabels = []string{
 	"big5", "gbk", "gb18030", "shift_jis", "euc-kr", "euc-jp", "iso-2022-jp",

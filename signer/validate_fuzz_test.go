@@ -37,7 +37,7 @@ var dateFields = []string{"txdtm", "start_time", "end_time"}
 // present; mchid is exactly the merchant's; nothing is invented (every
 // name came from the caller, a default or the mchid) and fields without
 // rules pass through unchanged; dates are YYYY-MM-DD hh:mm:ss; amounts
-// and ids keep the README's rules; and validating the output again gives
+// and ids keep docs/requests.md's rules; and validating the output again gives
 // the same output (normalisation is idempotent). On failure the error is
 // a *FieldError naming a field, with a known rule, whose message never
 // repeats a value and whose text never repeats the offending value.

@@ -80,3 +80,29 @@ func TestRateLimitWorstWindow(t *testing.T) {
 		t.Logf("limit %d/s: worst 1-second window at QFPay %d; %d reached QFPay in 2.5s, %d refused with 429", limit, worst, total, statuses[http.StatusTooManyRequests])
 	})
 }
+
+// TestRateLimitCountsApplicationRequests pins what the rate limit counts
+// (docs/configuration.md, "Rate limit"): one admission per application
+// request the gateway sends. With 2 a minute, a pending payment resolved
+// by resolve_pending's queries, its replay and a second payment all pass,
+// while QFPay sees four calls; a third payment is refused locally.
+func TestRateLimitCountsApplicationRequests(t *testing.T) {
+	s := newGuardSetup(t, storeMemory, "resolve_pending 5s 50ms", "rate_limit 0 2")
+	first := s.otn("pending")
+	s.double.Script(qfpaytest.Outcome{OutTradeNo: first, Respcd: "1143", FinalAfterQueries: 1, FinalRespcd: "0000"})
+	if r := s.pay(t, payForm(first, 1500)); r.status != http.StatusOK || r.resolved != "query" || r.field("respcd") != "0000" {
+		t.Fatalf("pending payment resolved by query: %+v", r)
+	}
+	if r := s.pay(t, payForm(first, 1500)); r.status != http.StatusOK || r.replayed != "true" {
+		t.Fatalf("the replay is not counted: %+v", r)
+	}
+	if r := s.pay(t, payForm(s.otn("second"), 1500)); r.status != http.StatusOK || r.field("respcd") != "0000" {
+		t.Fatalf("the second payment is the second admission: %+v", r)
+	}
+	if r := s.pay(t, payForm(s.otn("third"), 1500)); r.status != http.StatusTooManyRequests || r.field("rule") != "rate_limit" {
+		t.Fatalf("the third payment is over 2/min: %+v", r)
+	}
+	if p, q := s.double.CountPath("/trade/v1/payment"), s.double.CountPath("/trade/v1/query"); p != 2 || q != 2 {
+		t.Fatalf("QFPay saw %d payments and %d queries, want 2 and 2 (4 calls under a limit of 2)", p, q)
+	}
+}

@@ -144,7 +144,7 @@ func TestCaddyfileAndNetwork(t *testing.T) {
 			}
 			p := f.svc.Spec.Ports[0]
 			// A number: a native sidecar's named port is not resolved before
-			// Kubernetes 1.32, and the README promises 1.29.
+			// Kubernetes 1.32, and docs/kubernetes.md promises 1.29.
 			if p.TargetPort.StrVal != "" || p.TargetPort.IntValue() != notifyPort {
 				t.Errorf("targetPort %v, want the number %d", p.TargetPort.String(), notifyPort)
 			}
