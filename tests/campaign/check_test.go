@@ -3,6 +3,8 @@
 package campaign
 
 import (
+	"crypto/md5"
+	"encoding/hex"
 	"fmt"
 	"maps"
 	"net/http"
@@ -232,7 +234,11 @@ func checkDelivered(e *evidence) []violation {
 		acked := slices.ContainsFunc(e.deliveries, func(d qfpaytest.Delivery) bool { return d.Syssn == tx.Syssn && d.Acked })
 		// A replica killed while forwarding holds its claim for 5 minutes by
 		// design; QFPay's retries (34 hours) outlast it, the campaign does not.
-		last := lastAnswer(e.deliveries, tx.Syssn)
+		// A retry still signed with a key rotated away since is refused by
+		// design (qfsign verifies with the current key only: an old key may
+		// have been rotated because it leaked); QFPay's deliveries signed
+		// with the current key decide.
+		last := lastAnswer(currentlySigned(e), tx.Syssn)
 		inv := invDelivers
 		if strings.Contains(last, `"rule":"signature"`) {
 			inv = invNotifyKey
@@ -243,6 +249,19 @@ func checkDelivered(e *evidence) []violation {
 		}
 	}
 	return out
+}
+
+// currentlySigned is the deliveries signed with the latest key QFPay
+// issued.
+func currentlySigned(e *evidence) []qfpaytest.Delivery {
+	if len(e.keys) == 0 {
+		return e.deliveries
+	}
+	key := e.keys[len(e.keys)-1]
+	return slices.DeleteFunc(slices.Clone(e.deliveries), func(d qfpaytest.Delivery) bool {
+		sum := md5.Sum(append(slices.Clone(d.Body), key...))
+		return !strings.EqualFold(d.Sign, hex.EncodeToString(sum[:]))
+	})
 }
 
 func attempts(ds []qfpaytest.Delivery, syssn string) int {

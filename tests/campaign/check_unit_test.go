@@ -37,6 +37,12 @@ func signedRequest(form url.Values, key string) qfpaytest.Request {
 	return qfpaytest.Request{Method: http.MethodPost, Path: "/trade/v1/payment", Header: h, Body: []byte(form.Encode())}
 }
 
+// notifySign is QFPay's notification signature: MD5(body + key), hex.
+func notifySign(body, key string) string {
+	sum := md5.Sum([]byte(body + key))
+	return strings.ToUpper(hex.EncodeToString(sum[:]))
+}
+
 // cleanEvidence is one payment, its notification acknowledged after the
 // application said SUCCESS: no invariant is broken.
 func cleanEvidence() *evidence {
@@ -47,7 +53,7 @@ func cleanEvidence() *evidence {
 		ledger:     []qfpaytest.Transaction{{OrderType: "payment", OutTradeNo: "CP-0", Syssn: "S1", Txamt: "100", Respcd: "0000"}},
 		requests:   []qfpaytest.Request{signedRequest(form, "K1")},
 		arrivals:   []arrival{{Path: "/trade/v1/payment", OTN: "CP-0", Respcd: "0000"}},
-		deliveries: []qfpaytest.Delivery{{Syssn: "S1", NotifyType: "payment", Attempt: 1, Body: []byte(body), Status: 200, Answer: "SUCCESS", Acked: true}},
+		deliveries: []qfpaytest.Delivery{{Syssn: "S1", NotifyType: "payment", Attempt: 1, Body: []byte(body), Sign: notifySign(body, "K1"), Status: 200, Answer: "SUCCESS", Acked: true}},
 		exchanges:  []notifyExchange{{Body: body, Start: t0, End: t0.Add(2 * time.Millisecond), Status: 200, Answer: "SUCCESS"}},
 		receipts:   []receipt{{Body: body, Verified: "1", Start: t0.Add(time.Millisecond), Status: 200, Answer: "SUCCESS"}},
 		calls:      []call{{Path: "/trade/v1/payment", OTN: "CP-0", Params: form, Took: time.Second, Status: 200, Respcd: "0000", Syssn: "S1", Txamt: "100"}},
@@ -109,6 +115,16 @@ func TestCheckerCatches(t *testing.T) {
 	e.deliveries[0].Acked, e.deliveries[0].Status, e.deliveries[0].Answer = false, 409, `{"rule":"in_progress"}`
 	if vs := check(e); len(vs) != 0 {
 		t.Fatalf("in-flight claim: %v", vs)
+	}
+	// A retry QFPay signed before a rotation is refused by design; the
+	// delivery signed with the current key decides (here: a claim).
+	e = cleanEvidence()
+	e.keys = []string{"K0", "K1"}
+	e.deliveries[0].Acked, e.deliveries[0].Status, e.deliveries[0].Answer = false, 409, `{"rule":"in_progress"}`
+	e.deliveries = append(e.deliveries, qfpaytest.Delivery{Syssn: "S1", NotifyType: "payment", Attempt: 2, Body: e.deliveries[0].Body,
+		Sign: notifySign(string(e.deliveries[0].Body), "K0"), Status: 401, Answer: `{"field":"X-Qf-Sign","rule":"signature"}`})
+	if vs := check(e); len(vs) != 0 {
+		t.Fatalf("old-key retry after a rotation: %v", vs)
 	}
 	// A killed gateway owes no answer.
 	e = cleanEvidence()
