@@ -49,6 +49,9 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	code := m.Run()
+	if binPath != "" { // the built binary (qfsignBinary): ~90 MB per run
+		os.RemoveAll(filepath.Dir(binPath))
+	}
 	if code == 0 {
 		report, scanned, debug, gateways := leakScan()
 		fmt.Printf("leak scan: %d bytes of logs, outputs, admin config and metrics (%d debug lines): ", scanned, debug)
