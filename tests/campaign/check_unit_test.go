@@ -214,7 +214,14 @@ func TestKnownViolationsGate(t *testing.T) {
 		{ID: "a", Issue: "test", Feature: featIdem, Invariant: invHeaders, Summary: "synthetic"},
 		{ID: "b", Issue: "test", Topology: "memory", Feature: featKill, Summary: "synthetic"},
 	}
-	memory, redis := topologies[0], topologies[1]
+	byName := func(name string) topology {
+		i := slices.IndexFunc(topologies, func(t topology) bool { return t.Name == name })
+		if i < 0 {
+			t.Fatalf("no topology %q", name)
+		}
+		return topologies[i]
+	}
+	memory, redis := byName("memory"), byName("redis-2-replicas")
 	withheld, _ := parseKnown("")
 	all, _ := parseKnown("all")
 	if n := features(redis, settings{known: withheld}); n[featIdem] != 0 || n[faultKill] == 0 {
