@@ -139,13 +139,7 @@ func TestCacheRotationAndNoCallsPerRequest(t *testing.T) {
 // Refetch after a 1108 calls Vault at most once per RefetchMin, and not
 // at all when another key already replaced the refused one.
 func TestCacheRefetchSpacing(t *testing.T) {
-	var calls atomic.Int32
-	src := sourceFunc(func(context.Context) (keys.Credentials, error) {
-		calls.Add(1)
-		return keys.NewCredentials("APP", testKey, "", "v1")
-	})
-	clk := &clock{now: time.Unix(1_800_000_000, 0)}
-	c := keys.NewCache(src, keys.CacheConfig{RefetchMin: 5 * time.Second, Now: clk.Now}, nil)
+	c, clk, calls := countingCache()
 	first, err := c.Refetch("")
 	if err != nil || calls.Load() != 1 {
 		t.Fatalf("first Refetch: %v, calls %d", err, calls.Load())
@@ -166,13 +160,7 @@ func TestCacheRefetchSpacing(t *testing.T) {
 // forged notification, which anyone can send, must not hold back a
 // payment's self-heal after a rotation.
 func TestCacheRefetchForVerifySpacedApart(t *testing.T) {
-	var calls atomic.Int32
-	src := sourceFunc(func(context.Context) (keys.Credentials, error) {
-		calls.Add(1)
-		return keys.NewCredentials("APP", testKey, "", "v1")
-	})
-	clk := &clock{now: time.Unix(1_800_000_000, 0)}
-	c := keys.NewCache(src, keys.CacheConfig{RefetchMin: 5 * time.Second, Now: clk.Now}, nil)
+	c, _, calls := countingCache()
 	first, err := c.RefetchForVerify("")
 	if err != nil || calls.Load() != 1 {
 		t.Fatalf("first RefetchForVerify: %v, calls %d", err, calls.Load())
@@ -183,6 +171,18 @@ func TestCacheRefetchForVerifySpacedApart(t *testing.T) {
 	if _, err := c.Refetch(first.KID()); err != nil || calls.Load() != 2 {
 		t.Fatalf("1108 right after a forged notification: calls = %d, want 2", calls.Load())
 	}
+}
+
+// countingCache is a cache on a fake clock (RefetchMin 5s) whose source
+// counts its fetches.
+func countingCache() (*keys.Cache, *clock, *atomic.Int32) {
+	calls := new(atomic.Int32)
+	src := sourceFunc(func(context.Context) (keys.Credentials, error) {
+		calls.Add(1)
+		return keys.NewCredentials("APP", testKey, "", "v1")
+	})
+	clk := &clock{now: time.Unix(1_800_000_000, 0)}
+	return keys.NewCache(src, keys.CacheConfig{RefetchMin: 5 * time.Second, Now: clk.Now}, nil), clk, calls
 }
 
 type sourceFunc func(context.Context) (keys.Credentials, error)

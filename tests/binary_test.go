@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/qfsign/qfsign/internal/testio"
 	"github.com/qfsign/qfsign/internal/testredis"
 	"github.com/qfsign/qfsign/internal/testvault"
 	"github.com/qfsign/qfsign/qfpaytest"
@@ -237,22 +238,7 @@ func TestCaddyCommands(t *testing.T) {
 }
 
 // syncBuffer collects a child process's output while the test reads it.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
+type syncBuffer = testio.SyncBuffer
 
 // TestExampleSafetyFromEnvironment: Caddyfile.example's QFSIGN_STORE,
 // QFSIGN_RATE_LIMIT and QFSIGN_RESOLVE_PENDING take effect.

@@ -1,7 +1,6 @@
 package tests
 
 import (
-	"bufio"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -138,20 +137,9 @@ func referencedMetrics(t *testing.T) map[string][]string {
 // exposedSeries is the set of metric names with at least one sample.
 func exposedSeries(t *testing.T) map[string]bool {
 	t.Helper()
-	resp, err := http.Get(fmt.Sprintf("http://localhost:%d/metrics", adminPort))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
 	names := map[string]bool{}
-	sc := bufio.NewScanner(resp.Body)
-	sc.Buffer(make([]byte, 1<<20), 1<<20)
-	for sc.Scan() {
-		line := sc.Text()
-		if line == "" || line[0] == '#' {
-			continue
-		}
-		names[line[:strings.IndexAny(line, "{ ")]] = true
+	for series := range scrape(t, fmt.Sprintf("http://localhost:%d/metrics", adminPort)) {
+		names[series[:strings.IndexAny(series+"{", "{")]] = true
 	}
 	return names
 }

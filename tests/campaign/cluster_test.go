@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/qfsign/qfsign/internal/testio"
 	"github.com/qfsign/qfsign/internal/testredis"
 	"github.com/qfsign/qfsign/internal/testvault"
 	"github.com/qfsign/qfsign/qfpaytest"
@@ -297,22 +298,7 @@ func cleanEnv() []string {
 }
 
 // syncBuffer collects a child process's output while the test reads it.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf strings.Builder
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
+type syncBuffer = testio.SyncBuffer
 
 func tail(s string, n int) string {
 	if len(s) > n {
