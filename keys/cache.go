@@ -23,8 +23,9 @@ type CacheConfig struct {
 	// RetryMin and RetryMax bound the backoff after a failed fetch,
 	// independent of Refresh. Defaults 1s and 30s.
 	RetryMin, RetryMax time.Duration
-	// RefetchMin is the least time between two on-demand fetches (1108
-	// self-heal), so a wrong key cannot turn traffic into Vault load.
+	// RefetchMin is the least time between two on-demand fetches of one
+	// kind (the 1108 self-heal; a notification that does not verify),
+	// so a wrong key or forged traffic cannot turn into Vault load.
 	// Default 5s.
 	RefetchMin time.Duration
 	// FetchTimeout bounds one fetch, logins included. Default 30s.
@@ -207,7 +208,8 @@ func (c *Cache) Current() (*Credentials, error) {
 
 // Refetch fetches now because the key with kid was refused. If another
 // key has already replaced it, the current credentials are returned. If
-// a Refetch is in flight, its result is awaited and shared: callers that
+// an on-demand fetch (of either kind) is in flight, its result is awaited
+// and shared: callers that
 // hit the refusal together all sign with the key it brings. Otherwise,
 // within RefetchMin of the last Refetch, the current credentials are
 // returned as they are (a wrong key must not turn traffic into Vault load).

@@ -131,7 +131,7 @@ http://%s {
 	route /trade/v1/* {
 		qfpay_gateway shop {
 			resolve_pending %s 100ms
-			response_timeout %s
+			response_header_timeout %s
 			dial_timeout 1s
 		}
 	}

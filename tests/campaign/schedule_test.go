@@ -30,8 +30,8 @@ const (
 
 // QFPay faults aimed at one payment (Op.Fault).
 const (
-	qfSlow    = "slow"    // answer late, within response_timeout
-	qfLost    = "lost"    // answer later than response_timeout
+	qfSlow    = "slow"    // answer late, within response_header_timeout
+	qfLost    = "lost"    // answer later than response_header_timeout
 	qfHang    = "hang"    // never answer
 	qfReset   = "reset"   // reset the connection after reading the request
 	qf5xx     = "5xx"     // HTTP 500/503 without taking the payment
