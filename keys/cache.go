@@ -208,11 +208,11 @@ func (c *Cache) Current() (*Credentials, error) {
 
 // Refetch fetches now because the key with kid was refused. If another
 // key has already replaced it, the current credentials are returned. If
-// an on-demand fetch (of either kind) is in flight, its result is awaited
-// and shared: callers that
-// hit the refusal together all sign with the key it brings. Otherwise,
-// within RefetchMin of the last Refetch, the current credentials are
-// returned as they are (a wrong key must not turn traffic into Vault load).
+// an on-demand fetch (of either kind) is in flight, its result is
+// awaited and shared: callers that hit the refusal together all sign with
+// the key it brings. Otherwise, within RefetchMin of the last Refetch,
+// the current credentials are returned as they are (a wrong key must not
+// turn traffic into Vault load).
 func (c *Cache) Refetch(kid string) (*Credentials, error) { return c.refetch(kid, &c.lastRefetch) }
 
 // RefetchForVerify is Refetch for a notification whose signature does
