@@ -42,8 +42,10 @@ LABEL org.opencontainers.image.title="qfsign" \
 COPY --from=builder /out/qfsign /usr/bin/qfsign
 COPY --from=builder --chown=65532:65532 /out/var/lib/qfsign /var/lib/qfsign
 COPY Caddyfile.example /etc/qfsign/Caddyfile
-# Caddy's state (autosave.json, locks) in a directory the user owns; with
-# a read-only root filesystem mount a volume there (deployment.yaml).
+# Caddy's state (autosave.json, locks) and the default file store
+# (qfsign/store.db: out_trade_no records, notification acknowledgements) in
+# a directory the user owns: mount a volume there (deployment.yaml), or
+# the records go with the container.
 ENV XDG_DATA_HOME=/var/lib/qfsign/data \
 	XDG_CONFIG_HOME=/var/lib/qfsign/config \
 	QFPAY_ENV=production
