@@ -269,12 +269,12 @@ func TestStoreOptionParse(t *testing.T) {
 		}
 	}
 	for name, c := range map[string]*StoreConfig{
-		"redis without address":  {Backend: "redis"},
-		"db with a cluster":      {Backend: "redis", Address: "a:1", Addresses: []string{"b:1"}, DB: 1},
-		"WAIT with a cluster":    {Backend: "redis", Address: "a:1", Cluster: true, MinReplicas: 1},
-		"tls_ca missing":         {Backend: "redis", Address: "a:1", TLSCA: "/nonexistent/ca.pem"},
-		"tls_ca not PEM":         {Backend: "redis", Address: "a:1", TLSCA: "storeconfig.go"},
-		"tls address not h:port": {Backend: "redis", Address: "a", TLS: true},
+		"redis without address": {Backend: "redis"},
+		"db with a cluster":     {Backend: "redis", Address: "a:1", Addresses: []string{"b:1"}, DB: 1},
+		"WAIT with a cluster":   {Backend: "redis", Address: "a:1", Cluster: true, MinReplicas: 1},
+		"tls_ca missing":        {Backend: "redis", Address: "a:1", TLSCA: "/nonexistent/ca.pem"},
+		"tls_ca not PEM":        {Backend: "redis", Address: "a:1", TLSCA: "storeconfig.go"},
+		"address not host:port": {Backend: "redis", Address: "a", TLS: true},
 	} {
 		if _, _, err := c.provision(); err == nil {
 			t.Errorf("%s accepted", name)

@@ -1,8 +1,10 @@
 package caddymodule
 
 import (
+	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/hex"
 	"fmt"
 	"net"
 	"os"
@@ -111,7 +113,9 @@ func (c *StoreConfig) provision() (store.Store, string, error) {
 		// Every option is part of the identity; the key is never printed.
 		id := opts
 		id.TLS = nil
-		key = fmt.Sprintf("redis|%+v|%v|%s|%s", id, c.TLS, c.TLSCA, c.TLSServerName)
+		// Hashed: the options hold the resolved password.
+		sum := sha256.Sum256(fmt.Appendf(nil, "%+v|%v|%s|%s", id, c.TLS, c.TLSCA, c.TLSServerName))
+		key = "redis|" + hex.EncodeToString(sum[:])
 		mk = func() (caddy.Destructor, error) { return pooledStore{store.NewRedis(opts)}, nil }
 	default:
 		return nil, "", fmt.Errorf("store: backend must be file, memory or redis, got %q", c.Backend)
@@ -144,9 +148,13 @@ func (c *StoreConfig) redisOptions() (store.RedisOptions, error) {
 	repl := caddy.NewReplacer()
 	var addrs []string
 	for _, a := range append([]string{c.Address}, c.Addresses...) {
-		if a = repl.ReplaceAll(a, ""); a != "" {
-			addrs = append(addrs, a)
+		if a = repl.ReplaceAll(a, ""); a == "" {
+			continue
 		}
+		if _, _, err := net.SplitHostPort(a); err != nil {
+			return store.RedisOptions{}, fmt.Errorf("store redis: address %q: want host:port", a)
+		}
+		addrs = append(addrs, a)
 	}
 	if len(addrs) == 0 {
 		return store.RedisOptions{}, fmt.Errorf("store redis: address is required")
@@ -162,7 +170,7 @@ func (c *StoreConfig) redisOptions() (store.RedisOptions, error) {
 	}
 	if c.TLS || c.TLSCA != "" {
 		var err error
-		if o.TLS, err = c.tlsConfig(addrs[0]); err != nil {
+		if o.TLS, err = c.tlsConfig(); err != nil {
 			return store.RedisOptions{}, err
 		}
 	}
@@ -170,17 +178,12 @@ func (c *StoreConfig) redisOptions() (store.RedisOptions, error) {
 }
 
 // tlsConfig verifies the server against tls_ca (or the system roots)
-// under tls_server_name (or the first address's host).
-func (c *StoreConfig) tlsConfig(first string) (*tls.Config, error) {
+// under tls_server_name, or else each address's own host (crypto/tls
+// takes it from the address dialled when ServerName is empty, so every
+// cluster node and a master Sentinel names is checked under its own).
+func (c *StoreConfig) tlsConfig() (*tls.Config, error) {
 	repl := caddy.NewReplacer()
 	cfg := &tls.Config{MinVersion: tls.VersionTLS12, ServerName: repl.ReplaceAll(c.TLSServerName, "")}
-	if cfg.ServerName == "" {
-		host, _, err := net.SplitHostPort(first)
-		if err != nil {
-			return nil, fmt.Errorf("store redis: address %q: %w", first, err)
-		}
-		cfg.ServerName = host
-	}
 	if ca := repl.ReplaceAll(c.TLSCA, ""); ca != "" {
 		pem, err := os.ReadFile(ca)
 		if err != nil {

@@ -95,11 +95,11 @@ func (s *File) Path() string { return s.o.Path }
 // NoSync reports whether commits skip fsync.
 func (s *File) NoSync() bool { return s.o.NoSync }
 
-// Open opens (creating) the file and starts the expiry sweeper. It is a
-// no-op when already open.
 // ErrLocked: another process owns the store file.
 var ErrLocked = errors.New("locked by another process")
 
+// Open opens (creating) the file and starts the expiry sweeper. It is a
+// no-op when already open.
 func (s *File) Open() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
