@@ -95,11 +95,14 @@ func (a *App) Provision(ctx caddy.Context) error {
 	return nil
 }
 
-// newDoctorClient bounds every phase of qfsign doctor's probes.
+// newDoctorClient bounds every phase of qfsign doctor's probes and, as
+// the gateway's client, honours HTTPS_PROXY and follows no redirect.
 func newDoctorClient() *http.Client {
 	return &http.Client{
-		Timeout: 10 * time.Second,
+		Timeout:       10 * time.Second,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 		Transport: &http.Transport{
+			Proxy:                 http.ProxyFromEnvironment,
 			DialContext:           (&net.Dialer{Timeout: 5 * time.Second}).DialContext,
 			TLSHandshakeTimeout:   5 * time.Second,
 			ResponseHeaderTimeout: 10 * time.Second,

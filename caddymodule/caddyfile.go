@@ -22,7 +22,7 @@ func init() {
 //
 //	qfpay {
 //		environment <production|test|sandbox|embedded|base URL>
-//		store       <memory|redis <host:port> { ... }>
+//		store       [file [<path>] { ... } | memory | redis <address>... { ... }]
 //		vault { ... }
 //		merchant <name> {
 //			vault      <mount>/<path> { ... }

@@ -13,13 +13,15 @@ import (
 )
 
 // DoctorView is what `qfsign doctor` checks of a provisioned qfpay app,
-// taken from the app itself so the doctor reaches QFPay, Vault and the
-// store exactly as the gateway does.
+// taken from the app itself so the doctor reaches Vault and the store as
+// the gateway does, and QFPay's pinned host with the environment's proxy
+// (a route's own forward_proxy_url and timeouts are not applied).
 type DoctorView struct {
 	// Upstream is QFPay's pinned base URL (the double's, when embedded).
 	Upstream *url.URL
 	Embedded bool
-	// Client is the gateway's own client for QFPay (pending queries).
+	// Client is the doctor's client for QFPay: HTTPS_PROXY and friends
+	// apply, redirects are not followed, as in the gateway's own client.
 	Client *http.Client
 	// Store and StoreDesc: the state store and how it was configured.
 	Store     store.Store
@@ -103,6 +105,6 @@ func (c *VaultConfig) describe(v *keys.Vault) string {
 
 // NewQueryRequest is the signed POST /trade/v1/query for one
 // out_trade_no, built as the gateway sends it to resolve a pending payment.
-func NewQueryRequest(ctx context.Context, upstream *url.URL, creds *keys.Credentials, st signer.SignType, otn string) (*http.Request, error) {
-	return outgoing(ctx, upstream, hostHeader(upstream), exchange.QueryRequest(creds, st, otn)), nil
+func NewQueryRequest(ctx context.Context, upstream *url.URL, creds *keys.Credentials, st signer.SignType, otn string) *http.Request {
+	return outgoing(ctx, upstream, hostHeader(upstream), exchange.QueryRequest(creds, st, otn))
 }

@@ -68,7 +68,6 @@ type Gateway struct {
 
 	allowed map[string]bool
 	x       *exchange.Exchange
-	send    exchange.Send
 	metrics *sync.Map // seriesKey -> *handlerSeries; a pointer: CaddyModule copies the value
 }
 
@@ -130,7 +129,6 @@ func (h *Gateway) provisionEndpoints() error {
 
 // provisionExchange sets up the payment decisions for this route.
 func (h *Gateway) provisionExchange(send exchange.Send) {
-	h.send = send
 	x := &exchange.Exchange{
 		Merchant:       h.Merchant,
 		Store:          h.app.store,
@@ -180,7 +178,7 @@ func (h *Gateway) Validate() error {
 		return fmt.Errorf("qfpay_gateway: mode must be sign or observe")
 	}
 	if rp := h.ResolvePending; rp != nil && (rp.MaxWait <= 0 || rp.Interval < 0) {
-		return fmt.Errorf("qfpay_gateway: resolve_pending: max_wait must be positive")
+		return fmt.Errorf("qfpay_gateway: resolve_pending: max_wait must be positive and interval not negative")
 	}
 	return h.Client.validate()
 }

@@ -223,7 +223,7 @@ func TestVerifyResponseModes(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.mode+"/"+tt.sig, func(t *testing.T) {
 			h.VerifyResponse, sig = tt.mode, tt.sig
-			h.provisionExchange(h.send)
+			h.provisionExchange(h.x.Sender)
 			rec := httptest.NewRecorder()
 			before := testutil.ToFloat64(mismatch)
 			if err := h.ServeHTTP(rec, newRequest("txamt=1500&txcurrcd=HKD&pay_type=801101&out_trade_no=V-"+tt.mode+tt.sig[:min(4, len(tt.sig))]), nil); err != nil {

@@ -7,7 +7,7 @@ import (
 	"go.uber.org/zap"
 )
 
-// merchantRef is what qfpay_sign and qfpay_notify share: the merchant a
+// merchantRef is what qfpay_gateway and qfpay_notify share: the merchant a
 // route acts for, chosen by the operator, never by the caller.
 type merchantRef struct {
 	// Merchant names an entry of the qfpay app. Required.

@@ -142,10 +142,7 @@ func (h *NotifyHandler) verifySignature(r *http.Request, body []byte) (*keys.Cre
 	if err != nil {
 		return nil, keyUnavailable(err)
 	}
-	st := signer.MD5
-	if strings.EqualFold(strings.TrimSpace(r.Header.Get(headerSignType)), "SHA256") {
-		st = signer.SHA256
-	}
+	st := signTypeOf(r.Header.Get(headerSignType))
 	sig := strings.TrimSpace(r.Header.Get(headerSign))
 	if signer.VerifyNotification(body, creds.Key, st, sig) {
 		return creds, nil

@@ -101,10 +101,7 @@ func (h *Gateway) compare(o *observation, p signer.Params, rf *refusal, creds *k
 		o.result, o.field, o.rule = observeWouldRefuse, rf.Field, rf.Rule
 		return
 	}
-	t := signer.MD5
-	if strings.EqualFold(strings.TrimSpace(st), "SHA256") {
-		t = signer.SHA256
-	}
+	t := signTypeOf(st)
 	// QFPay verifies the fields as received, empty ones included.
 	if signer.Verify(p, creds.Key, t, strings.TrimSpace(sig)) {
 		o.signature = "match"

@@ -39,7 +39,7 @@ const maxRate = 100_000
 
 func (rl *RateLimit) validate() error {
 	if rl != nil && (rl.PerSecond < 0 || rl.PerMinute < 0 || rl.PerSecond > maxRate || rl.PerMinute > maxRate) {
-		return fmt.Errorf("rate_limit: each limit must be between 0 and %d, got %s", maxRate, rl)
+		return fmt.Errorf("rate_limit: each limit must be between 0 and %d, got %d/s,%d/m", maxRate, rl.PerSecond, rl.PerMinute)
 	}
 	return nil
 }

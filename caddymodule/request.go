@@ -12,8 +12,8 @@ import (
 	"github.com/qfsign/qfsign/signer"
 )
 
-// Shaping the request: which paths are signed, what body is accepted,
-// and how the signed bytes replace the caller's.
+// Reading the request: which paths are signed and what body is
+// accepted (QFPay's request is built afresh in outgoing).
 
 // route admits only the exact paths and methods the gateway signs for:
 // it is never a signing oracle for arbitrary requests.
@@ -119,4 +119,14 @@ func stripQFHeaders(h http.Header, prefixes ...string) {
 			}
 		}
 	}
+}
+
+// signTypeOf reads an X-QF-SIGNTYPE value as QFPay means it: SHA256 (any
+// case, surrounding spaces ignored) is SHA-256; anything else, or none,
+// is MD5.
+func signTypeOf(v string) signer.SignType {
+	if strings.EqualFold(strings.TrimSpace(v), "SHA256") {
+		return signer.SHA256
+	}
+	return signer.MD5
 }

@@ -211,10 +211,7 @@ func merchant(ctx context.Context, r *doctor.Report, v caddymodule.DoctorView, m
 func query(ctx context.Context, v caddymodule.DoctorView, m caddymodule.DoctorMerchant, creds *keys.Credentials) (doctor.Status, string) {
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	req, err := caddymodule.NewQueryRequest(ctx, v.Upstream, creds, m.SignType, doctor.ProbeOrderNo())
-	if err != nil {
-		return doctor.Fail, err.Error()
-	}
+	req := caddymodule.NewQueryRequest(ctx, v.Upstream, creds, m.SignType, doctor.ProbeOrderNo())
 	resp, err := v.Client.Do(req)
 	if err != nil {
 		return doctor.Fail, fmt.Sprintf("POST /trade/v1/query: %v", err)

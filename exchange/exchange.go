@@ -172,7 +172,7 @@ func (x *Exchange) Sign(t *Txn) {
 // request is the call to QFPay for the signed t, in the endpoint's shape.
 func (x *Exchange) request(t *Txn) *Request {
 	r := &Request{Method: t.Endpoint.Method, Path: t.Endpoint.Path, AppCode: t.Creds.AppCode, Sig: t.Sig, SignType: x.SignType.Header()}
-	if r.Method == http.MethodGet {
+	if t.Endpoint.ParamsInQuery() {
 		r.Query = string(t.Wire)
 		return r
 	}

@@ -55,12 +55,12 @@ type Decision struct {
 }
 
 // Guard claims t's out_trade_no when its endpoint requires a unique one,
-// or says how to answer instead. t must carry Endpoint, Params and Creds.
+// or says how to answer instead. t must carry Endpoint and Params: the
+// order's hash is over the caller's fields (Sign adds any app code).
 func (x *Exchange) Guard(ctx context.Context, t *Txn) Decision {
 	if !t.Endpoint.UniqueOrder {
 		return Decision{}
 	}
-	t.Params = t.Endpoint.WithAppCode(t.Params, t.Creds.AppCode)
 	otn, _ := t.Params.Get("out_trade_no")
 	t.OrderKey = "order:" + x.Merchant + ":" + otn
 	t.OrderHash = OrderHash(t.Endpoint.Path, t.Params)
@@ -151,7 +151,7 @@ func (x *Exchange) Record(ctx context.Context, t *Txn, res *Result) {
 	if err != nil {
 		x.Events.StoreError("record")
 		x.Logger.Error("order outcome not recorded; the out_trade_no stays in flight until resolved by query",
-			zap.String("out_trade_no", t.OrderKey), zap.Error(err))
+			zap.String("order_key", t.OrderKey), zap.Error(err))
 	}
 }
 

@@ -45,7 +45,11 @@ func (x *Exchange) resolve(ctx context.Context, t *Txn, base []byte) ([]byte, er
 		if err == nil {
 			final := signer.ClassifyRespcd(stringField(row, "respcd")) != signer.ClassPending
 			if final || last {
-				x.Events.Pending(map[bool]string{true: "final", false: "still_pending"}[final])
+				result := "still_pending"
+				if final {
+					result = "final"
+				}
+				x.Events.Pending(result)
 				return mergeRow(base, row), nil
 			}
 		} else if last {

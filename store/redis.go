@@ -102,7 +102,11 @@ func (s *Redis) write(ctx context.Context, cmd func(redis.Pipeliner)) error {
 	if acks == nil {
 		return nil
 	}
-	if n, err := acks.Int(); err != nil || n < s.minReplicas {
+	n, err := acks.Int()
+	if err != nil {
+		return fmt.Errorf("WAIT: %w", err)
+	}
+	if n < s.minReplicas {
 		return fmt.Errorf("written to the master but to %d of %d replicas: %w", n, s.minReplicas, errNotReplicated)
 	}
 	return nil
