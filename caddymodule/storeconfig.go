@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/caddyserver/caddy/v2"
+	"go.uber.org/zap"
 
 	"github.com/qfsign/qfsign/store"
 )
@@ -57,8 +58,8 @@ type StoreConfig struct {
 	// TLSCA is a PEM file of CAs trusted for the server. Default: the
 	// system's roots. Implies TLS.
 	TLSCA string `json:"tls_ca,omitempty"`
-	// TLSServerName is the name checked in the server's certificate.
-	// Default: the host of the first address.
+	// TLSServerName is the name checked in every server's certificate.
+	// Default: each address is checked under its own host.
 	TLSServerName string `json:"tls_server_name,omitempty"`
 	// Prefix namespaces Redis keys. Default "qfsign:".
 	Prefix string `json:"prefix,omitempty"`
@@ -141,7 +142,15 @@ func (c *StoreConfig) fileOptions() (store.FileOptions, error) {
 	if err != nil {
 		return store.FileOptions{}, fmt.Errorf("store file: path: %w", err)
 	}
-	return store.FileOptions{Path: abs, NoSync: c.NoSync}, nil
+	return store.FileOptions{Path: abs, NoSync: c.NoSync, OnLost: lostWrite}, nil
+}
+
+// lostWrite reports a Put whose deferred commit failed. The file store
+// is shared by every config, so it logs through Caddy's default logger.
+func lostWrite(key string, err error) {
+	storeErrorsTotal.WithLabelValues("record").Inc()
+	caddy.Log().Named("qfpay.store").Error("a record was not written; its order stays in flight until resolved by query",
+		zap.String("key", key), zap.Error(err))
 }
 
 func (c *StoreConfig) redisOptions() (store.RedisOptions, error) {

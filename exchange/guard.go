@@ -157,5 +157,6 @@ func (x *Exchange) Record(ctx context.Context, t *Txn, res *Result) {
 
 func (x *Exchange) put(ctx context.Context, t *Txn, rec Record) error {
 	rec.Hash, rec.At = t.OrderHash, x.Clock.Now().Unix()
-	return x.Store.Put(ctx, t.OrderKey, rec.Encode(), x.OrderTTL)
+	// Deferred: the answer does not wait for the disk (store.Deferrer).
+	return store.PutDeferred(ctx, x.Store, t.OrderKey, rec.Encode(), x.OrderTTL)
 }

@@ -45,7 +45,7 @@ func BenchmarkPayment(b *testing.B) {
 				if ok, err := s.Claim(ctx, key, "1|in-flight|0123456789abcdef0123456789abcdef|1764633600|0||", time.Hour); !ok || err != nil {
 					b.Fatal(ok, err)
 				}
-				if err := s.Put(ctx, key, orderAnswer, time.Hour); err != nil {
+				if err := PutDeferred(ctx, s, key, orderAnswer, time.Hour); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -68,7 +68,7 @@ func BenchmarkPaymentParallel(b *testing.B) {
 			if ok, err := f.Claim(ctx, key, "1|in-flight|0123456789abcdef0123456789abcdef|1764633600|0||", time.Hour); !ok || err != nil {
 				b.Fatal(ok, err)
 			}
-			if err := f.Put(ctx, key, orderAnswer, time.Hour); err != nil {
+			if err := f.PutDeferred(ctx, key, orderAnswer, time.Hour); err != nil {
 				b.Fatal(err)
 			}
 		}

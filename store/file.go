@@ -22,9 +22,13 @@ type FileOptions struct {
 	Path string
 	// NoSync skips the fsync after each commit. Records still survive
 	// kill -9 (they are in the kernel's page cache), not a power loss or
-	// a kernel crash. Default false: every commit is on disk before the
-	// answer goes out.
+	// a kernel crash. Default false: a claim is on disk before Claim
+	// returns, so before the request leaves for QFPay.
 	NoSync bool
+	// OnLost is told when a PutDeferred's commit fails: the value is
+	// gone, and reads see what the disk holds (for an order, its claim:
+	// in flight, resolved by query, never resent). Default: nothing.
+	OnLost func(key string, err error)
 	// LockTimeout bounds the wait for the file's lock. Default 1s: a
 	// second process on the same file fails to start, it does not wait.
 	LockTimeout time.Duration
@@ -43,9 +47,6 @@ var ErrClosed = errors.New("store: file store is not open")
 // Callers fail closed: the key is neither free nor known.
 var ErrUnreadable = errors.New("store: unreadable record")
 
-// batchDelay is how long a write waits for others to share its commit.
-const batchDelay = 2 * time.Millisecond
-
 // fileFormat is the layout version kept in the meta bucket; a file from
 // a newer qfsign is refused rather than misread.
 const fileFormat = 1
@@ -57,12 +58,18 @@ var (
 	keyFormat  = []byte("format")
 )
 
-// File is a Store in one bbolt file. bbolt serialises writers, so Claim
-// is a compare-and-set in one transaction; the file is locked (flock)
-// by its one owner.
+// File is a Store in one bbolt file with one writer (committer), so
+// Claim is a compare-and-set in a transaction; the file is locked
+// (flock) by its one owner.
+//
+// Durability: Claim, Put and Delete return once their commit is on disk.
+// PutDeferred returns at once and rides the next commit; until then Get
+// and Claim see it. A crash can lose a PutDeferred, never a Claim: an
+// order whose answer was lost is in flight after a restart, resolved by
+// query, never resent.
 type File struct {
 	o      FileOptions
-	db     atomic.Pointer[bolt.DB]
+	db     atomic.Pointer[openDB]
 	now    func() time.Time
 	mu     sync.Mutex // Open and Close
 	tried  sync.Once
@@ -70,6 +77,12 @@ type File struct {
 	stop   chan struct{}
 	done   chan struct{}
 	limits *windows
+}
+
+// openDB is an open database and its writer.
+type openDB struct {
+	*bolt.DB
+	w *committer
 }
 
 // NewFile returns a closed file store; Open opens it. Provisioning
@@ -126,8 +139,7 @@ func (s *File) Open() error {
 		db.Close()
 		return fmt.Errorf("store file %s: %w", s.o.Path, err)
 	}
-	db.MaxBatchDelay = batchDelay
-	s.db.Store(db)
+	s.db.Store(&openDB{DB: db, w: newCommitter(db, func() time.Time { return s.now() }, s.o.OnLost)})
 	s.stop, s.done = make(chan struct{}), make(chan struct{})
 	go s.sweepLoop(s.stop, s.done)
 	return nil
@@ -165,6 +177,7 @@ func (s *File) Close() error {
 	}
 	close(s.stop)
 	<-s.done
+	db.w.close()
 	return db.Close()
 }
 
@@ -177,7 +190,7 @@ func (s *File) Ping(ctx context.Context) error {
 // handle returns the open database. Caddy starts its apps in no fixed
 // order, so a request may arrive before Open: it waits for the first
 // Open (at most the lock timeout and a second), never for a reopen.
-func (s *File) handle(ctx context.Context) (*bolt.DB, error) {
+func (s *File) handle(ctx context.Context) (*openDB, error) {
 	if db := s.db.Load(); db != nil {
 		return db, nil
 	}
@@ -194,22 +207,13 @@ func (s *File) handle(ctx context.Context) (*bolt.DB, error) {
 	return nil, ErrClosed
 }
 
-func (s *File) update(ctx context.Context, op string, fn func(kv, exp *bolt.Bucket, now time.Time) error) error {
+// update runs fn in the next commit and waits until it is on disk.
+func (s *File) update(ctx context.Context, op string, fn writeFn) error {
 	db, err := s.handle(ctx)
 	if err != nil {
 		return err
 	}
-	write := db.Update
-	if !s.o.NoSync {
-		// Concurrent writes share one commit and its fsync: 8x the
-		// payments per second under load, for up to MaxBatchDelay more
-		// latency when idle. fn may run again if a batch fails.
-		write = db.Batch
-	}
-	err = write(func(tx *bolt.Tx) error {
-		return fn(tx.Bucket(bucketKV), tx.Bucket(bucketExp), s.now())
-	})
-	if err != nil {
+	if err := db.w.do(fn); err != nil {
 		return fmt.Errorf("store file %s: %w", op, err)
 	}
 	return nil
@@ -243,6 +247,12 @@ func (s *File) Get(ctx context.Context, key string) (string, bool, error) {
 	if err != nil {
 		return "", false, err
 	}
+	if d, ok := db.w.lookup(key); ok {
+		if s.now().Before(d.exp) {
+			return d.val, true, nil
+		}
+		return "", false, nil
+	}
 	var val string
 	var found bool
 	err = db.View(func(tx *bolt.Tx) error {
@@ -265,11 +275,28 @@ func (s *File) Get(ctx context.Context, key string) (string, bool, error) {
 	return val, found, nil
 }
 
-// Put implements Store.
+// Put implements Store: it returns once the value is on disk.
 func (s *File) Put(ctx context.Context, key, val string, ttl time.Duration) error {
 	return s.update(ctx, "put", func(kv, exp *bolt.Bucket, now time.Time) error {
 		return putRecord(kv, exp, key, kv.Get([]byte(key)), record{expires: now.Add(ttl), val: []byte(val)})
 	})
+}
+
+// PutDeferred implements Deferrer: it returns at once, and the value is
+// served from memory until the next commit has it on disk.
+func (s *File) PutDeferred(ctx context.Context, key, val string, ttl time.Duration) error {
+	db, err := s.handle(ctx)
+	if err != nil {
+		return err
+	}
+	r := record{expires: s.now().Add(ttl), val: []byte(val)}
+	err = db.w.deferPut(key, val, r.expires, func(kv, exp *bolt.Bucket, _ time.Time) error {
+		return putRecord(kv, exp, key, kv.Get([]byte(key)), r)
+	})
+	if err != nil {
+		return fmt.Errorf("store file put: %w", err)
+	}
+	return nil
 }
 
 // Delete implements Store.
@@ -315,4 +342,7 @@ func expKey(t time.Time, key string) []byte {
 	return append(b, key...)
 }
 
-var _ Store = (*File)(nil)
+var (
+	_ Store    = (*File)(nil)
+	_ Deferrer = (*File)(nil)
+)

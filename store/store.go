@@ -32,6 +32,24 @@ type Store interface {
 	Allow(ctx context.Context, key string, limits ...Limit) (time.Duration, error)
 }
 
+// Deferrer is an optional part of a Store: a write that need not be
+// durable before it returns. A crash may lose it; reads see it at once.
+// The gateway records QFPay's answers this way, so the answer never
+// waits for a disk, and a lost record leaves the order's claim (in
+// flight: resolved by query, never resent). Claims and notification
+// acknowledgements are never deferred.
+type Deferrer interface {
+	PutDeferred(ctx context.Context, key, val string, ttl time.Duration) error
+}
+
+// PutDeferred writes through s's Deferrer when it has one, else Put.
+func PutDeferred(ctx context.Context, s Store, key, val string, ttl time.Duration) error {
+	if d, ok := s.(Deferrer); ok {
+		return d.PutDeferred(ctx, key, val, ttl)
+	}
+	return s.Put(ctx, key, val, ttl)
+}
+
 // ErrFull means the memory store reached its bound with live entries.
 var ErrFull = errors.New("store: memory store is full")
 

@@ -21,32 +21,43 @@ import (
 	"github.com/qfsign/qfsign/qfpaytest"
 )
 
-var (
-	buildOnce sync.Once
-	binPath   string
-	buildErr  error
-)
+// builds are the binaries of this test run: the release build, and the
+// fault build (-tags qfsign_faults: fault points read from the
+// environment). Tags change only our packages, so both share the cache.
+var builds = map[string]*build{"": {}, "qfsign_faults": {}}
+
+type build struct {
+	once sync.Once
+	path string
+	err  error
+}
 
 // qfsignBinary builds cmd/qfsign once per test run, with the flags the
 // test run itself uses, so the build cache is shared.
-func qfsignBinary(t *testing.T) string {
+func qfsignBinary(t *testing.T) string { return binaryWithTags(t, "") }
+
+// faultBinary is cmd/qfsign built with its fault points (store/fault_on.go).
+func faultBinary(t *testing.T) string { return binaryWithTags(t, "qfsign_faults") }
+
+func binaryWithTags(t *testing.T, tags string) string {
 	t.Helper()
-	buildOnce.Do(func() {
+	b := builds[tags]
+	b.once.Do(func() {
 		dir, err := os.MkdirTemp("", "qfsign-bin-")
 		if err != nil {
-			buildErr = err
+			b.err = err
 			return
 		}
-		binPath = filepath.Join(dir, "qfsign")
-		out, err := exec.Command("go", "build", "-o", binPath, "../cmd/qfsign").CombinedOutput()
+		b.path = filepath.Join(dir, "qfsign")
+		out, err := exec.Command("go", "build", "-tags", tags, "-o", b.path, "../cmd/qfsign").CombinedOutput()
 		if err != nil {
-			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
+			b.err = fmt.Errorf("go build -tags %q: %v\n%s", tags, err, out)
 		}
 	})
-	if buildErr != nil {
-		t.Fatal(buildErr)
+	if b.err != nil {
+		t.Fatal(b.err)
 	}
-	return binPath
+	return b.path
 }
 
 func runBinary(t *testing.T, env []string, args ...string) (string, error) {

@@ -49,8 +49,10 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	code := m.Run()
-	if binPath != "" { // the built binary (qfsignBinary): ~90 MB per run
-		os.RemoveAll(filepath.Dir(binPath))
+	for _, b := range builds { // the built binaries: ~90 MB each per run
+		if b.path != "" {
+			os.RemoveAll(filepath.Dir(b.path))
+		}
 	}
 	if code == 0 {
 		report, scanned, debug, gateways := leakScan()

@@ -201,7 +201,13 @@ type qfsignProc struct {
 // prlimit, when given) and kills it when the test ends.
 func runQfsign(t *testing.T, path string, out *syncBuffer, wrap []string, env ...string) *qfsignProc {
 	t.Helper()
-	args := append(wrap, qfsignBinary(t), "run", "--config", path, "--adapter", "caddyfile")
+	return runBuilt(t, qfsignBinary(t), path, out, wrap, env...)
+}
+
+// runBuilt is runQfsign with the binary bin.
+func runBuilt(t *testing.T, bin, path string, out *syncBuffer, wrap []string, env ...string) *qfsignProc {
+	t.Helper()
+	args := append(wrap, bin, "run", "--config", path, "--adapter", "caddyfile")
 	cmd := exec.Command(args[0], args[1:]...)
 	cmd.Env = append(cleanEnv(), env...)
 	cmd.Stdout, cmd.Stderr = out, out

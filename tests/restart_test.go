@@ -25,6 +25,7 @@ type restartSetup struct {
 	notify notifyVector
 	data   string // XDG_DATA_HOME, kept across restarts
 	env    []string
+	bin    string // the binary start runs; default the release build
 }
 
 func newRestartSetup(t *testing.T) *restartSetup {
@@ -78,7 +79,11 @@ func (r *restartSetup) start(t *testing.T, wrap ...string) (*qfsignProc, *syncBu
 	t.Helper()
 	listen := fmt.Sprintf("127.0.0.1:%d", freePort(t))
 	out := keepOutput(new(syncBuffer))
-	p := runQfsign(t, r.config(t, listen), out, wrap, r.env...)
+	bin := r.bin
+	if bin == "" {
+		bin = qfsignBinary(t)
+	}
+	p := runBuilt(t, bin, r.config(t, listen), out, wrap, r.env...)
 	waitListening(t, listen, p.exited)
 	r.gw = &gateway{Tester: caddytest.NewTester(t), base: "http://" + listen}
 	return p, out
