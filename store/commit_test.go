@@ -205,3 +205,44 @@ func TestFileFailedWriteIsAlone(t *testing.T) {
 		}
 	}
 }
+
+// TestFileDeferredRidesTheNextClaim: a deferred write waits for the next
+// claim and shares its commit (one commit per payment, not two), and is
+// committed on its own after flushAfter when no claim comes.
+func TestFileDeferredRidesTheNextClaim(t *testing.T) {
+	ctx := context.Background()
+	f, _ := openFile(t, FileOptions{})
+	w := f.db.Load().w
+	w.mu.Lock()
+	w.after = time.Hour
+	w.mu.Unlock()
+	before := commits(f)
+	if err := f.PutDeferred(ctx, "order:hk:1", "done|answer", time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := f.Claim(ctx, "order:hk:2", "in-flight", time.Hour); !ok || err != nil {
+		t.Fatalf("claim: %v %v", ok, err)
+	}
+	if n := commits(f) - before; n != 1 {
+		t.Fatalf("a deferred write and a claim took %d commits, want 1", n)
+	}
+	if _, ok := w.lookup("order:hk:1"); ok {
+		t.Fatal("the deferred write is still pending after the claim's commit")
+	}
+
+	w.mu.Lock()
+	w.after = time.Millisecond
+	w.mu.Unlock()
+	if err := f.PutDeferred(ctx, "order:hk:3", "done|answer", time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	for { // no claim comes: the flush timer commits it
+		if _, ok := w.lookup("order:hk:3"); !ok {
+			break
+		}
+		runtime.Gosched()
+	}
+	if n := commits(f) - before; n != 2 {
+		t.Fatalf("%d commits, want 2", n)
+	}
+}
