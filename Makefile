@@ -7,8 +7,11 @@ GO ?= go
 run:
 	$(GO) run ./cmd/qfsign run --config Caddyfile.example
 
-# Runs every test with the race detector; fails on any failure or skip.
+# Installs what the tests need and is missing (scripts/deps.sh: apt-get,
+# as root or with sudo), then runs every test with the race detector;
+# fails on any failure or skip.
 test:
+	@scripts/deps.sh
 	@scripts/test.sh
 
 bench:

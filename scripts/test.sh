@@ -10,8 +10,6 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 export XDG_CONFIG_HOME="$tmp/config" XDG_DATA_HOME="$tmp/data"
 
-command -v python3 >/dev/null || { echo "python3 is required (seed-sample signature check)"; exit 1; }
-
 log="$tmp/test.log"
 go test -race -count=1 -v ./... 2>&1 | tee "$log" | grep -E '^(--- FAIL|--- SKIP|FAIL|ok|panic|leak scan)' 
 status=${PIPESTATUS[0]}

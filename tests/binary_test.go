@@ -183,7 +183,7 @@ func TestExampleEmbeddedDefaults(t *testing.T) {
 func TestCaddyfileExampleSignsLikeSeedSample(t *testing.T) {
 	python, err := exec.LookPath("python3")
 	if err != nil {
-		t.Fatal("python3 is required for the seed-sample check (.ci/run installs it)")
+		t.Fatal("python3 is required for the seed-sample check (make test installs it: scripts/deps.sh)")
 	}
 	up := newUpstream(t, qfpaytest.Merchant{AppCode: testAppCode, ClientKey: testKey})
 	app := newApplication(t)

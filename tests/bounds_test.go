@@ -111,7 +111,7 @@ func TestStalledBodyIsCut(t *testing.T) {
 func TestTooLargeReachesWriteFirstClient(t *testing.T) {
 	python, err := exec.LookPath("python3")
 	if err != nil {
-		t.Fatal("python3 is required (.ci/run installs it)")
+		t.Fatal("python3 is required (make test installs it: scripts/deps.sh)")
 	}
 	up := newDroppingUpstream(t)
 	gw := startGateway(t, up.URL, merchantBlock("shop", ""), `route /trade/v1/* {

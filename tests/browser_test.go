@@ -29,7 +29,7 @@ func newBrowser(t *testing.T) *browser {
 	if path == "" {
 		var err error
 		if path, err = exec.LookPath("chromium"); err != nil {
-			t.Fatal("chromium is required for the checkout browser tests: apt-get install chromium (.ci/run installs it)")
+			t.Fatal("chromium is required for the checkout browser tests: apt-get install chromium (make test installs it: scripts/deps.sh)")
 		}
 	}
 	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(),

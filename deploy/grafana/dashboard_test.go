@@ -102,7 +102,7 @@ func TestDashboardShape(t *testing.T) {
 func TestDashboardPromQLParses(t *testing.T) {
 	path, err := exec.LookPath("promtool")
 	if err != nil {
-		t.Fatal("promtool not found: install the Debian package prometheus (.ci/run does)")
+		t.Fatal("promtool not found: install the Debian package prometheus (scripts/deps.sh, which make test runs, does)")
 	}
 	vars := strings.NewReplacer("$__rate_interval", "5m", "$merchant", ".*")
 	type rec struct {

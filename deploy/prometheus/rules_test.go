@@ -63,7 +63,7 @@ func promtool(t *testing.T, args ...string) {
 	t.Helper()
 	path, err := exec.LookPath("promtool")
 	if err != nil {
-		t.Fatal("promtool not found: install the Debian package prometheus (.ci/run does)")
+		t.Fatal("promtool not found: install the Debian package prometheus (scripts/deps.sh, which make test runs, does)")
 	}
 	out, err := exec.Command(path, args...).CombinedOutput()
 	if err != nil {

@@ -1,6 +1,6 @@
-// Package testredis gives tests a real Redis server: the one .ci/run
-// started (QFSIGN_REDIS_ADDR), or a redis-server started for the test on
-// a free loopback port. No Redis is a failure, never a skip.
+// Package testredis gives tests a real Redis server: a redis-server
+// started for the test on a free loopback port, or one already running at
+// QFSIGN_REDIS_ADDR when that is set. No Redis is a failure, never a skip.
 package testredis
 
 import (
