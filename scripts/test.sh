@@ -13,7 +13,9 @@ export XDG_CONFIG_HOME="$tmp/config" XDG_DATA_HOME="$tmp/data"
 command -v python3 >/dev/null || { echo "python3 is required (seed-sample signature check)"; exit 1; }
 
 log="$tmp/test.log"
-go test -race -count=1 -v ./... 2>&1 | tee "$log" | grep -E '^(--- FAIL|--- SKIP|FAIL|ok|panic|leak scan)' 
+# 30m, not go test's 10m: on a fresh machine the first package that needs
+# the Kubernetes API server builds it (internal/testkube, minutes).
+go test -race -count=1 -timeout 30m -v ./... 2>&1 | tee "$log" | grep -E '^(--- FAIL|--- SKIP|FAIL|ok|panic|leak scan)' 
 status=${PIPESTATUS[0]}
 
 passed=$(grep -c -- '--- PASS' "$log")

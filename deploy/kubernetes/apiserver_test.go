@@ -24,6 +24,9 @@ var strict = []string{"--validate=strict", "--warnings-as-errors"}
 // fail.
 func TestAPIServer(t *testing.T) {
 	c := testkube.Start(t)
+	if v := c.MustKubectl(t, "", "version", "-o", "json"); strings.Count(v, `"gitVersion": "`+testkube.KubernetesVersion+`"`) != 2 {
+		t.Fatalf("kubectl version: want client and server %s:\n%s", testkube.KubernetesVersion, v)
+	}
 	t.Logf("kube-apiserver %s at %s", testkube.KubernetesVersion, c.URL)
 	c.MustKubectl(t, restrictedNamespace("shop"), append([]string{"apply", "-f", "-"}, strict...)...)
 
@@ -43,7 +46,7 @@ func TestAPIServer(t *testing.T) {
 	t.Run("manifests", func(t *testing.T) {
 		apply(t, c, "", "-k", ".")
 		for _, kind := range []string{"serviceaccount/qfsign", "configmap/qfsign-caddyfile", "deployment/shop",
-			"service/qfsign-notify", "networkpolicy/qfsign"} {
+			"service/qfsign-notify", "networkpolicy/shop"} {
 			c.MustKubectl(t, "", "-n", "shop", "get", kind, "-o", "name")
 		}
 	})
