@@ -10,7 +10,12 @@ import (
 
 // testRefused sends broken copies of the manifests: each must be refused
 // by the API server with the named reason, proving the check can fail.
+// They go to a namespace of their own, so each is a create (not a patch of
+// the applied Deployment) and the answer is the server's plain reason.
 func testRefused(t *testing.T, c *testkube.Cluster) {
+	c.MustKubectl(t, restrictedNamespace("refused"), "apply", "-f", "-")
+	// A Pod naming a missing service account is refused before Pod Security.
+	c.MustKubectl(t, "", "-n", "refused", "apply", "-f", "serviceaccount.yaml")
 	raw, err := os.ReadFile("deployment.yaml")
 	if err != nil {
 		t.Fatal(err)
@@ -32,7 +37,7 @@ func testRefused(t *testing.T, c *testkube.Cluster) {
 			// container must finish before the shop starts.
 			name:     "sidecar without restartPolicy Always",
 			manifest: replaceOnce(t, dep, sidecarPolicy, ""),
-			want:     "may not be set for init containers without restartPolicy of Always",
+			want:     "may not be set for init containers without restartPolicy=Always",
 		},
 		{
 			name:     "requests above limits",
@@ -51,7 +56,7 @@ func testRefused(t *testing.T, c *testkube.Cluster) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			for _, mode := range []string{"--dry-run=server", "--dry-run=none"} {
-				args := append([]string{"apply", "-n", "shop", "-f", "-", mode}, strict...)
+				args := append([]string{"apply", "-n", "refused", "-f", "-", mode}, strict...)
 				_, err := c.Kubectl(tt.manifest, args...)
 				if err == nil {
 					t.Fatalf("%s: accepted", mode)
