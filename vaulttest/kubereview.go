@@ -50,6 +50,10 @@ type kubeReview struct {
 	err                  error
 }
 
+// signingAlgs are those the plugin accepts (Kubernetes' OIDC list).
+var signingAlgs = []jose.SignatureAlgorithm{jose.RS256, jose.RS384, jose.RS512,
+	jose.ES256, jose.ES384, jose.ES512, jose.PS256, jose.PS384, jose.PS512}
+
 // jwtLeeway is the clock skew hashicorp/cap/jwt allows on exp and nbf.
 const jwtLeeway = 150 * time.Second
 
@@ -62,20 +66,23 @@ func (s *Server) reviewFirst(ctx context.Context, c *call) {
 	if !ok || !ok2 || c.bodyErr != nil {
 		return
 	}
+	jwt := strings.Join(strings.Fields(str(c.body["jwt"])), "")
 	s.mu.Lock()
 	var cfg *KubeConfig
-	var audience string
+	var audience []string
 	if m := s.kubes[mount]; m != nil && m.config != nil {
 		cfg = m.config
-		if r := m.roles[str(c.body["role"])]; r != nil {
-			audience = r.Audience
+		if r := m.roles[str(c.body["role"])]; r != nil && r.Audience != "" {
+			audience = []string{r.Audience}
 		}
 	}
 	s.mu.Unlock()
 	if cfg == nil {
 		return
 	}
-	jwt := strings.Join(strings.Fields(str(c.body["jwt"])), "")
+	if audience == nil {
+		audience = tokenAudience(jwt) // the plugin's default: the JWT's own
+	}
 	r := tokenReview(ctx, cfg, jwt, audience)
 	c.review = &r
 }
@@ -83,7 +90,7 @@ func (s *Server) reviewFirst(ctx context.Context, c *call) {
 // kubeClaims checks the JWT against the role before any review, as the
 // plugin does; the errors are the plugin's (403).
 func kubeClaims(raw string, role *KubeRole, now time.Time) (serviceAccount, error) {
-	tok, err := jwt.ParseSigned(raw, []jose.SignatureAlgorithm{jose.RS256, jose.ES256, jose.RS384, jose.RS512, jose.ES384, jose.ES512, jose.PS256})
+	tok, err := jwt.ParseSigned(raw, signingAlgs)
 	if err != nil {
 		return serviceAccount{}, err
 	}
@@ -123,12 +130,22 @@ func (s *Server) reviewedLogin(role *KubeRole, jwt string, c *call) (serviceAcco
 	return sa, nil
 }
 
-// tokenReview posts a TokenReview for jwt; audience, when set, is the
-// one the API server must find in the token.
-func tokenReview(ctx context.Context, cfg *KubeConfig, token, audience string) kubeReview {
+// tokenAudience is the unverified aud claim of a JWT (nil if none).
+func tokenAudience(raw string) []string {
+	var std jwt.Claims
+	tok, err := jwt.ParseSigned(raw, signingAlgs)
+	if err != nil || tok.UnsafeClaimsWithoutVerification(&std) != nil {
+		return nil
+	}
+	return std.Audience
+}
+
+// tokenReview posts a TokenReview for token; the API server must find one
+// of audiences in it (its own when empty).
+func tokenReview(ctx context.Context, cfg *KubeConfig, token string, audiences []string) kubeReview {
 	spec := map[string]any{"token": token}
-	if audience != "" {
-		spec["audiences"] = []string{audience}
+	if len(audiences) > 0 {
+		spec["audiences"] = audiences
 	}
 	body, _ := json.Marshal(map[string]any{"apiVersion": "authentication.k8s.io/v1", "kind": "TokenReview", "spec": spec})
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimSuffix(cfg.Host, "/")+"/apis/authentication.k8s.io/v1/tokenreviews", bytes.NewReader(body))
