@@ -27,9 +27,9 @@ const (
 // go.mod and go.sum (k8s.io/kubernetes and its staging modules), kept out
 // of qfsign's module graph. The files carry a .txt suffix, dropped when
 // copied out: a go.mod here would make its folder another module, which
-// go:embed refuses.
+// go:embed refuses. Its README says how to make it for another version.
 //
-//go:embed testdata/k8sbuild
+//go:embed testdata/k8sbuild/go.mod.txt testdata/k8sbuild/go.sum.txt testdata/k8sbuild/etcd/main.go.txt
 var buildModule embed.FS
 
 // Bins are the built binaries' paths.
@@ -93,7 +93,18 @@ func build() (Bins, error) {
 	if err := compile(dir); err != nil {
 		return Bins{}, err
 	}
+	pruneOthers(root, filepath.Base(dir))
 	return b, nil
+}
+
+// pruneOthers removes the builds of other versions (~180 MB each).
+func pruneOthers(root, keep string) {
+	entries, _ := os.ReadDir(root)
+	for _, e := range entries {
+		if e.IsDir() && e.Name() != keep {
+			_ = os.RemoveAll(filepath.Join(root, e.Name()))
+		}
+	}
 }
 
 // moduleKey names the cache entry by the build module's content, so a
