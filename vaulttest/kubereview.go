@@ -54,8 +54,9 @@ type kubeReview struct {
 var signingAlgs = []jose.SignatureAlgorithm{jose.RS256, jose.RS384, jose.RS512,
 	jose.ES256, jose.ES384, jose.ES512, jose.PS256, jose.PS384, jose.PS512}
 
-// jwtLeeway is the clock skew hashicorp/cap/jwt allows on exp and nbf.
-const jwtLeeway = 150 * time.Second
+// jwtLeeway is the clock skew hashicorp/cap/jwt allows on exp (go-jose's
+// default).
+const jwtLeeway = jwt.DefaultLeeway
 
 // reviewFirst calls the TokenReview API for a Kubernetes login on a
 // configured mount, outside the server's lock: an HTTP call must not hold
@@ -87,8 +88,9 @@ func (s *Server) reviewFirst(ctx context.Context, c *call) {
 	c.review = &r
 }
 
-// kubeClaims checks the JWT against the role before any review, as the
-// plugin does; the errors are the plugin's (403).
+// kubeClaims checks the JWT against the role before any review, in the
+// plugin's order (audience, expiry, name, namespace) and with its errors
+// (403).
 func kubeClaims(raw string, role *KubeRole, now time.Time) (serviceAccount, error) {
 	tok, err := jwt.ParseSigned(raw, signingAlgs)
 	if err != nil {
@@ -98,11 +100,11 @@ func kubeClaims(raw string, role *KubeRole, now time.Time) (serviceAccount, erro
 	if err := tok.UnsafeClaimsWithoutVerification(&std); err != nil {
 		return serviceAccount{}, err
 	}
-	if std.Expiry != nil && now.Add(-jwtLeeway).After(std.Expiry.Time()) {
-		return serviceAccount{}, errors.New("invalid expiration time (exp) claim: token is expired")
-	}
 	if role.Audience != "" && !slices.Contains([]string(std.Audience), role.Audience) {
 		return serviceAccount{}, errors.New("invalid audience (aud) claim: audience claim does not match any expected audience")
+	}
+	if std.Expiry != nil && now.Add(-jwtLeeway).After(std.Expiry.Time()) {
+		return serviceAccount{}, errors.New("invalid expiration time (exp) claim: token is expired")
 	}
 	sa := parseServiceAccount(raw)
 	if !slices.Contains(role.BoundServiceAccountNames, "*") && !slices.Contains(role.BoundServiceAccountNames, sa.Name) {
