@@ -11,7 +11,9 @@ trap 'rm -rf "$tmp"' EXIT
 export XDG_CONFIG_HOME="$tmp/config" XDG_DATA_HOME="$tmp/data"
 
 log="$tmp/test.log"
-go test -race -count=1 -v ./... 2>&1 | tee "$log" | grep -E '^(--- FAIL|--- SKIP|FAIL|ok|panic|leak scan)' 
+# 30m, not go test's 10m: on a fresh machine the first package that needs
+# the Kubernetes API server builds it (internal/testkube, minutes).
+go test -race -count=1 -timeout 30m -v ./... 2>&1 | tee "$log" | grep -E '^(--- FAIL|--- SKIP|FAIL|ok|panic|leak scan)' 
 status=${PIPESTATUS[0]}
 
 passed=$(grep -c -- '--- PASS' "$log")

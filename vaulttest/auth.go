@@ -21,15 +21,22 @@ type AppRole struct {
 	Policies    []string // token policies besides "default"
 }
 
-// KubeRole is one role of a Kubernetes mount. JWTs are accepted verbatim
-// (whitespace ignored, like go-jose); no signature is checked.
+// KubeRole is one role of a Kubernetes mount. Without a KubeConfig, JWTs
+// are accepted verbatim (whitespace ignored, like go-jose); no signature is
+// checked. With one, the Bound* lists, Audience and the TokenReview API
+// decide, as on Vault.
 type KubeRole struct {
-	Role        string
-	JWTs        []string
-	TokenTTL    time.Duration
-	TokenMaxTTL time.Duration
-	Renewable   bool
-	Policies    []string
+	Role string
+	JWTs []string
+	// bound_service_account_names and _namespaces ("*" for any) and
+	// audience: used with a KubeConfig only.
+	BoundServiceAccountNames      []string
+	BoundServiceAccountNamespaces []string
+	Audience                      string
+	TokenTTL                      time.Duration
+	TokenMaxTTL                   time.Duration
+	Renewable                     bool
+	Policies                      []string
 }
 
 type appRoleMount struct{ roles map[string]*appRoleEntry }
@@ -39,7 +46,10 @@ type appRoleEntry struct {
 	secretAccessor string
 }
 
-type kubeMount struct{ roles map[string]*KubeRole }
+type kubeMount struct {
+	roles  map[string]*KubeRole
+	config *KubeConfig // nil: JWTs are checked against KubeRole.JWTs
+}
 
 // EnableAppRole mounts AppRole at auth/<mount> (default "approle") if
 // needed and adds or replaces the role.
@@ -173,10 +183,17 @@ func (s *Server) kubeLogin(mount string, m *kubeMount, c *call) reply {
 	if role == nil {
 		return fail(http.StatusBadRequest, fmt.Sprintf("invalid role name %q", name))
 	}
-	if !slices.Contains(role.JWTs, jwt) {
+	var sa serviceAccount
+	if m.config != nil {
+		var denied *reply
+		if sa, denied = s.reviewedLogin(role, jwt, c); denied != nil {
+			return *denied
+		}
+	} else if !slices.Contains(role.JWTs, jwt) {
 		return fail(http.StatusForbidden, "permission denied")
+	} else {
+		sa = parseServiceAccount(jwt)
 	}
-	sa := parseServiceAccount(jwt)
 	display := "kubernetes"
 	if sa.Namespace != "" || sa.Name != "" {
 		display += "-" + sa.Namespace + "-" + sa.Name

@@ -10,7 +10,9 @@
 //	sys/health, sys/seal-status                   no token needed
 //	sys/wrapping/unwrap                            the wrapping token authenticates
 //	auth/<approle mount>/login                     role_id + secret_id
-//	auth/<kubernetes mount>/login                  role + jwt
+//	auth/<kubernetes mount>/login                  role + jwt (listed JWTs, or with
+//	                                               ConfigureKubernetes a real
+//	                                               API server's TokenReview)
 //	auth/token/lookup-self, lookup, renew-self, renew,
 //	auth/token/create, create-orphan, revoke, revoke-self, revoke-accessor
 //	<kv2 mount>/data/<path>                        GET (?version=N), PUT/POST, PATCH, DELETE

@@ -25,6 +25,7 @@ type call struct {
 	bodyErr   error
 	tok       *token // set once the client token is validated
 	mountType string
+	review    *kubeReview // a configured Kubernetes mount's TokenReview answer
 }
 
 func readCall(r *http.Request) *call {

@@ -68,6 +68,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if !s.wait(r.Context()) {
 		return
 	}
+	s.reviewFirst(r.Context(), c)
 	s.mu.Lock()
 	rep := s.dispatch(c)
 	raw := encode(c, rep)

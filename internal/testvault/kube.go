@@ -168,3 +168,40 @@ func (k *kube) review(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/json")
 	_ = json.NewEncoder(w).Encode(map[string]any{"apiVersion": "authentication.k8s.io/v1", "kind": "TokenReview", "status": status})
 }
+
+// KubeAPI is a real Kubernetes API server Vault checks logins with.
+type KubeAPI struct {
+	Host        string // https://127.0.0.1:<port>
+	CACert      string // PEM
+	ReviewerJWT string // a token allowed to create TokenReviews
+}
+
+// KubeBinding is a role bound to one service account and audience.
+type KubeBinding struct {
+	Role, Namespace, ServiceAccount, Audience string
+	TokenTTL                                  time.Duration
+}
+
+// EnableKubernetesAPI mounts Kubernetes auth configured with api, as
+// vault-setup.md does for a Vault outside the cluster, and adds role b.
+// The double then calls api's TokenReview instead of its own list.
+func (e *Env) EnableKubernetesAPI(t testing.TB, api KubeAPI, b KubeBinding) string {
+	t.Helper()
+	mount := "kubernetes-" + RandomID(4)
+	if e.Double != nil {
+		e.Double.ConfigureKubernetes(mount, vaulttest.KubeConfig{Host: api.Host, CACert: api.CACert, ReviewerJWT: api.ReviewerJWT})
+		e.Double.EnableKubernetes(mount, vaulttest.KubeRole{Role: b.Role, TokenTTL: b.TokenTTL, Renewable: true,
+			BoundServiceAccountNames: []string{b.ServiceAccount}, BoundServiceAccountNamespaces: []string{b.Namespace}, Audience: b.Audience})
+		return mount
+	}
+	if err := e.Admin.Sys().EnableAuthWithOptionsWithContext(context.Background(), mount, &vault.EnableAuthOptions{Type: "kubernetes"}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = e.Admin.Sys().DisableAuth(mount) })
+	e.write(t, "auth/"+mount+"/config", map[string]any{"kubernetes_host": api.Host,
+		"kubernetes_ca_cert": api.CACert, "token_reviewer_jwt": api.ReviewerJWT, "disable_local_ca_jwt": true})
+	e.write(t, "auth/"+mount+"/role/"+b.Role, map[string]any{
+		"bound_service_account_names": b.ServiceAccount, "bound_service_account_namespaces": b.Namespace,
+		"audience": b.Audience, "token_policies": e.readPolicy(t), "token_ttl": seconds(b.TokenTTL)})
+	return mount
+}
