@@ -3,10 +3,12 @@
 package image
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -57,6 +59,12 @@ func TestPod(t *testing.T) {
 	if !strings.HasPrefix(line, "SHOP OK paid POD-") || !strings.Contains(line[strings.Index(line, "verified:"):], order) {
 		t.Errorf("shop: %s", line)
 	}
+	// The container's memory limit reached the process: Caddy sets
+	// GOMEMLIMIT to 90% of it (automemlimit).
+	want := fmt.Sprintf(`"GOMEMLIMIT":%d,`, memoryLimit(t, deployment)*9/10)
+	if logs := podman(t, "logs", sidecar); !strings.Contains(logs, want) {
+		t.Errorf("the sidecar's log has no %s: the memory limit did not apply", want)
+	}
 	// The store file is on the qfsign-xdg emptyDir, and the read-only
 	// root is untouched.
 	if out, err := exec.Command("podman", "exec", sidecar, "sh", "-c", "test -s /var/lib/qfsign/data/caddy/qfsign/store.db").CombinedOutput(); err != nil {
@@ -72,6 +80,22 @@ func TestPod(t *testing.T) {
 			t.Errorf("podman diff %s: %s, not a volume's mount point", sidecar, l)
 		}
 	}
+}
+
+// memoryLimit is the qfsign container's limits.memory in bytes.
+func memoryLimit(t *testing.T, deployment []byte) int64 {
+	t.Helper()
+	var dep map[string]any
+	if err := yaml.Unmarshal(deployment, &dep); err != nil {
+		t.Fatal(err)
+	}
+	c := dig(t, dep, "spec", "template", "spec")["containers"].([]any)[0].(map[string]any)
+	limit := dig(t, c, "resources", "limits")["memory"].(string)
+	mi, err := strconv.ParseInt(strings.TrimSuffix(limit, "Mi"), 10, 64)
+	if err != nil || !strings.HasSuffix(limit, "Mi") {
+		t.Fatalf("qfsign's limits.memory %q: want <n>Mi", limit)
+	}
+	return mi << 20
 }
 
 // mountPoints: the qfsign container's volume mount paths and their parents.
