@@ -13,8 +13,17 @@
 # pass the digests your registry shows, e.g.
 #   --build-arg BUILDER_IMAGE=caddy:2.11.9-builder@sha256:<digest>
 #   --build-arg RUNTIME_IMAGE=alpine:3.20.3@sha256:<digest>
+#
+# A binary built elsewhere (CI builds it with the same script): pass an
+# image holding it at /out/qfsign, e.g. FROM scratch + COPY qfsign
+# /out/qfsign, as --build-arg BINARY_IMAGE=<that image>; the builder stage
+# is then not built (BuildKit, and podman build, skip unused stages). The
+# runtime needs a shell, mkdir and chown for its data directory, wget for
+# the health check, CA certificates, and /etc/passwd with uid 65532 or
+# none (tests/image assembles one from busybox-static).
 ARG BUILDER_IMAGE=caddy:2.11.9-builder
 ARG RUNTIME_IMAGE=alpine:3.20.3
+ARG BINARY_IMAGE=builder
 
 FROM ${BUILDER_IMAGE} AS builder
 ARG QFSIGN_VERSION=dev
@@ -26,8 +35,9 @@ COPY . /src
 # The builder image sets XCADDY_SETCAP=1; the script sets it to 0, so the
 # binary runs under capabilities: drop [ALL].
 ENV XCADDY_SETCAP=0
-RUN QFSIGN_VERSION="$QFSIGN_VERSION" QFSIGN_COMMIT="$QFSIGN_COMMIT" sh scripts/xcaddy-build.sh /out/qfsign \
-	&& mkdir -p /out/var/lib/qfsign/data /out/var/lib/qfsign/config
+RUN QFSIGN_VERSION="$QFSIGN_VERSION" QFSIGN_COMMIT="$QFSIGN_COMMIT" sh scripts/xcaddy-build.sh /out/qfsign
+
+FROM ${BINARY_IMAGE} AS binary
 
 # Not FROM caddy:2.11.9: that image runs as root, exposes the admin port
 # 2019 and ships a setcap'd binary. Alpine keeps CA certificates (QFPay and
@@ -39,9 +49,9 @@ LABEL org.opencontainers.image.title="qfsign" \
 	org.opencontainers.image.description="Signing gateway for the QFPay API (Caddy modules)" \
 	org.opencontainers.image.version="${QFSIGN_VERSION}" \
 	org.opencontainers.image.revision="${QFSIGN_COMMIT}"
-COPY --from=builder /out/qfsign /usr/bin/qfsign
-COPY --from=builder --chown=65532:65532 /out/var/lib/qfsign /var/lib/qfsign
+COPY --from=binary /out/qfsign /usr/bin/qfsign
 COPY Caddyfile.example /etc/qfsign/Caddyfile
+RUN mkdir -p /var/lib/qfsign/data /var/lib/qfsign/config && chown -R 65532:65532 /var/lib/qfsign
 # Caddy's state (autosave.json, locks) and the default file store
 # (qfsign/store.db: out_trade_no records, notification acknowledgements) in
 # a directory the user owns: mount a volume there (deployment.yaml), or

@@ -24,14 +24,20 @@ chromium      chromium
 cjk-font      fonts-wqy-microhei
 promtool      prometheus
 '
-# getcap: scripts/xcaddy-build.sh checks the built binary has no file capability.
+# getcap: scripts/xcaddy-build.sh checks the built binary has no file
+# capability. podman, runc, busybox-static: tests/image builds and runs the
+# image (docs/operations.md).
 ci_deps='
-getcap        libcap2-bin
+getcap          libcap2-bin
+podman          podman
+runc            runc
+busybox-static  busybox-static
 '
 
 present() {
   case $1 in
     php-curl) php -m 2>/dev/null | grep -x curl >/dev/null ;;  # php's curl module (no -q: pipefail and SIGPIPE)
+    busybox-static) dpkg-query -W -f '${Status}' busybox-static 2>/dev/null | grep 'ok installed' >/dev/null ;;
     cjk-font) fc-list 2>/dev/null | grep -i 'wenquanyi\|noto sans cjk' >/dev/null ;;  # legible zh-TW screenshots
     *) command -v "$1" >/dev/null 2>&1 ;;
   esac

@@ -8,9 +8,9 @@ import (
 	"testing"
 )
 
-// The image recipe cannot be built here (no Docker engine); its build is
-// scripts/xcaddy-build.sh, which CI runs. These tests hold the recipe to
-// what the deployment depends on.
+// These tests hold the image recipe to what the deployment depends on;
+// tests/image (build tag image, run by .ci/run) builds it with podman and
+// runs it.
 
 func readRepoFile(t *testing.T, name string) string {
 	t.Helper()
@@ -42,7 +42,7 @@ func dockerfileInstructions(src string) []string {
 func TestImageRecipe(t *testing.T) {
 	ins := dockerfileInstructions(readRepoFile(t, "xcaddy.Dockerfile"))
 	args := map[string]string{}
-	var froms, users, exposes, healthchecks, runs, envs []string
+	var froms, users, exposes, healthchecks, runs, envs, copies []string
 	for _, in := range ins {
 		kw, rest, _ := strings.Cut(in, " ")
 		switch strings.ToUpper(kw) {
@@ -62,9 +62,14 @@ func TestImageRecipe(t *testing.T) {
 			runs = append(runs, rest)
 		case "ENV":
 			envs = append(envs, rest)
+		case "COPY":
+			copies = append(copies, rest)
 		}
 	}
 	checkBases(t, froms, args)
+	if !slicesContainsSub(copies, "--from=binary /out/qfsign ") || slicesContainsSub(copies, "--from=builder") {
+		t.Errorf("the runtime must take the binary from the binary stage and nothing from the builder: COPY %q", copies)
+	}
 	if len(users) != 1 || !regexp.MustCompile(`^[1-9][0-9]*(:[1-9][0-9]*)?$`).MatchString(users[0]) {
 		t.Errorf("USER %q: want one numeric non-root user", users)
 	}
@@ -87,15 +92,20 @@ func TestImageRecipe(t *testing.T) {
 	}
 }
 
-// checkBases: a builder and a runtime stage, both on exact versions, and
-// the runtime not the caddy image (root, EXPOSE 2019, a setcap'd binary).
+// checkBases: a builder and a runtime stage, both on exact versions, the
+// runtime not the caddy image (root, EXPOSE 2019, a setcap'd binary), and
+// between them the binary's stage: BINARY_IMAGE, by default the builder
+// (CI passes an image holding the binary it built).
 func checkBases(t *testing.T, froms []string, args map[string]string) {
 	t.Helper()
-	if len(froms) != 2 {
-		t.Fatalf("FROM lines %q: want a builder and a runtime stage", froms)
+	if len(froms) != 3 {
+		t.Fatalf("FROM lines %q: want the builder, the binary and the runtime stage", froms)
+	}
+	if froms[1] != "${BINARY_IMAGE} AS binary" || args["BINARY_IMAGE"] != "builder" || !strings.HasSuffix(froms[0], " AS builder") {
+		t.Errorf("binary stage %q (BINARY_IMAGE=%q): want ${BINARY_IMAGE} AS binary, default the builder stage", froms[1], args["BINARY_IMAGE"])
 	}
 	pinned := regexp.MustCompile(`^[a-z0-9./-]+:[0-9]+\.[0-9]+\.[0-9]+[a-z0-9.-]*(@sha256:[0-9a-f]{64})?$`)
-	for i, f := range froms {
+	for i, f := range []string{froms[0], froms[2]} {
 		image := strings.Fields(f)[0]
 		if m := regexp.MustCompile(`^\$\{(\w+)\}$`).FindStringSubmatch(image); m != nil {
 			image = args[m[1]]
