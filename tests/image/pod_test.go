@@ -36,7 +36,13 @@ func TestPod(t *testing.T) {
 		}
 	}
 	kube := filepath.Join(dir, "deployment.yaml")
-	exec.Command("podman", "kube", "down", kube).Run() // a previous run's
+	// kube play keeps the ConfigMap's volume after kube down, and would
+	// reuse a previous run's content: remove it before and after.
+	down := func() {
+		exec.Command("podman", "kube", "down", kube).Run()
+		exec.Command("podman", "volume", "rm", "-f", "qfsign-caddyfile").Run()
+	}
+	down()
 	var names []string
 	t.Cleanup(func() {
 		if t.Failed() {
@@ -45,7 +51,7 @@ func TestPod(t *testing.T) {
 				t.Logf("podman logs %s:\n%s", c, out)
 			}
 		}
-		exec.Command("podman", "kube", "down", kube).Run()
+		down()
 	})
 	// The pod gets its own network namespace (podman's bridge network);
 	// everything it uses is on its loopback (the double is in-process).
