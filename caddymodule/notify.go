@@ -142,7 +142,11 @@ func (h *NotifyHandler) verifySignature(r *http.Request, body []byte) (*keys.Cre
 	if err != nil {
 		return nil, keyUnavailable(err)
 	}
-	st := signTypeOf(r.Header.Get(headerSignType))
+	// The merchant's sign_type decides the hash, never the sender.
+	st := h.m.signType
+	if !namesSignType(r.Header.Get(headerSignType), st) {
+		return nil, signTypeRefusal(st)
+	}
 	sig := strings.TrimSpace(r.Header.Get(headerSign))
 	if signer.VerifyNotification(body, creds.Key, st, sig) {
 		return creds, nil

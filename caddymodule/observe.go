@@ -101,12 +101,16 @@ func (h *Gateway) compare(o *observation, p signer.Params, rf *refusal, creds *k
 		o.result, o.field, o.rule = observeWouldRefuse, rf.Field, rf.Rule
 		return
 	}
-	t := signTypeOf(st)
-	// QFPay verifies the fields as received, empty ones included.
-	if signer.Verify(p, creds.Key, t, strings.TrimSpace(sig)) {
+	// Sign mode signs with the merchant's sign_type, whatever the
+	// application declared. QFPay verifies the fields as received.
+	t := h.m.signType
+	if namesSignType(st, t) && signer.Verify(p, creds.Key, t, strings.TrimSpace(sig)) {
 		o.signature = "match"
 	} else {
 		o.signature = "mismatch"
+	}
+	if !namesSignType(st, t) {
+		o.field, o.rule = "X-QF-SIGNTYPE", ruleSignType
 	}
 	pol := h.m.policy
 	pol.MchID = creds.MchID
