@@ -63,6 +63,9 @@ type Gateway struct {
 	// request unchanged, and log and count what sign mode would have
 	// done; see docs/migration.md).
 	Mode string `json:"mode,omitempty"`
+	// MaxFields bounds the fields of the form to sign, query string,
+	// body and multipart merged (rule form_size, 413). Default 64.
+	MaxFields int `json:"max_fields,omitempty"`
 	// Client is how QFPay is reached: timeouts and egress proxy.
 	Client
 
@@ -161,8 +164,8 @@ func (e events) Pending(result string) { pendingTotal.WithLabelValues(e.merchant
 
 // Validate checks the static configuration.
 func (h *Gateway) Validate() error {
-	if h.MaxBody < 0 {
-		return fmt.Errorf("qfpay_gateway: max_body must be positive")
+	if h.MaxBody < 0 || h.MaxFields < 0 {
+		return fmt.Errorf("qfpay_gateway: max_body and max_fields must be positive")
 	}
 	switch h.VerifyResponse {
 	case "", verifyOff, verifyLog, verifyEnforce:
