@@ -66,6 +66,10 @@ type Gateway struct {
 	// MaxFields bounds the fields of the form to sign, query string,
 	// body and multipart merged (rule form_size, 413). Default 64.
 	MaxFields int `json:"max_fields,omitempty"`
+	// UnknownFields is pass (default: sign a field the endpoint does not
+	// know as sent) or refuse (400 rule unknown_field). Either way the
+	// names are logged and counted (qfsign_unknown_fields_total).
+	UnknownFields string `json:"unknown_fields,omitempty"`
 	// Client is how QFPay is reached: timeouts and egress proxy.
 	Client
 
@@ -176,6 +180,9 @@ func (h *Gateway) Validate() error {
 	case "", storeErrorRefuse, storeErrorAllow:
 	default:
 		return fmt.Errorf("qfpay_gateway: on_store_error must be refuse or allow")
+	}
+	if h.UnknownFields != "" && h.UnknownFields != unknownPass && h.UnknownFields != unknownRefuse {
+		return fmt.Errorf("qfpay_gateway: unknown_fields must be pass or refuse")
 	}
 	if h.Mode != "" && h.Mode != modeSign && h.Mode != modeObserve {
 		return fmt.Errorf("qfpay_gateway: mode must be sign or observe")

@@ -22,6 +22,7 @@ func parseGateway(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error) {
 //	qfpay_gateway [<matcher>] <merchant> {
 //		max_body                <bytes>
 //		max_fields              <n>
+//		unknown_fields          <pass|refuse>
 //		verify_response         <off|log|enforce>
 //		endpoints               <path...>
 //		order_ttl               <duration>
@@ -80,6 +81,13 @@ func (h *Gateway) unmarshalOption(d *caddyfile.Dispenser) (known bool, err error
 		h.MaxBody, err = parseMaxBody(d)
 	case "max_fields":
 		h.MaxFields, err = parsePositiveInt(d)
+	case "unknown_fields":
+		if !d.AllArgs(&h.UnknownFields) {
+			return true, d.ArgErr()
+		}
+		if h.UnknownFields != unknownPass && h.UnknownFields != unknownRefuse {
+			err = d.Errf("unknown_fields must be pass or refuse, got %q", h.UnknownFields)
+		}
 	case "verify_response":
 		err = parseVerifyMode(d, &h.VerifyResponse)
 	case "endpoints":

@@ -27,6 +27,7 @@ type txn struct {
 	sign     time.Duration
 	upstream time.Duration // sending to QFPay's answer, queries included
 	refusal  *refusal
+	unknown  unknownFields // for the log line
 }
 
 // ServeHTTP implements caddyhttp.MiddlewareHandler. It is terminal: the
@@ -76,6 +77,11 @@ func (h *Gateway) prepare(r *http.Request, t *txn) *refusal {
 	p, rf := h.readParams(r, ep)
 	if rf != nil {
 		return rf
+	}
+	if t.unknown = findUnknown(ep, p); t.unknown.count > 0 {
+		if rf := h.checkUnknown(ep, t.unknown); rf != nil {
+			return rf
+		}
 	}
 	creds, err := h.m.credentials()
 	if err != nil {
