@@ -75,6 +75,7 @@ func (a *App) Provision(ctx caddy.Context) error {
 	if a.store, a.storeKey, err = a.Store.provision(); err != nil {
 		return fmt.Errorf("qfpay: %w", err)
 	}
+	a.store = a.Store.budget(a.store)
 	embedded := env == EnvEmbedded
 	for _, name := range a.merchantNames() {
 		if err := a.Merchants[name].provision(name, embedded); err != nil {

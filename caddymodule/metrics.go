@@ -92,7 +92,7 @@ func registerMetrics(ctx caddy.Context) error {
 		return nil
 	}
 	for _, c := range []prometheus.Collector{notificationsTotal, refusalsTotal, responseSigTotal, keyFetchesTotal, keyLoadedSeconds,
-		requestsTotal, upstreamSeconds, signSeconds, ordersTotal, pendingTotal, storeErrorsTotal, observeTotal, unknownFieldsTotal} {
+		requestsTotal, upstreamSeconds, signSeconds, ordersTotal, pendingTotal, storeErrorsTotal, observeTotal, unknownFieldsTotal, storeUsedBytes, storeBudgetBytes} {
 		if err := reg.Register(c); err != nil {
 			if _, ok := errors.AsType[prometheus.AlreadyRegisteredError](err); !ok {
 				return err
