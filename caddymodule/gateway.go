@@ -70,6 +70,10 @@ type Gateway struct {
 	// know as sent) or refuse (400 rule unknown_field). Either way the
 	// names are logged and counted (qfsign_unknown_fields_total).
 	UnknownFields string `json:"unknown_fields,omitempty"`
+	// ListenerRateLimit caps the requests this route takes on each
+	// listener (port or unix socket), counted before anything else and
+	// before the merchant's rate_limit (429 rule rate_limit). Default off.
+	ListenerRateLimit *RateLimit `json:"listener_rate_limit,omitempty"`
 	// Client is how QFPay is reached: timeouts and egress proxy.
 	Client
 
@@ -189,6 +193,9 @@ func (h *Gateway) Validate() error {
 	}
 	if rp := h.ResolvePending; rp != nil && (rp.MaxWait <= 0 || rp.Interval < 0) {
 		return fmt.Errorf("qfpay_gateway: resolve_pending: max_wait must be positive and interval not negative")
+	}
+	if err := h.ListenerRateLimit.validate(); err != nil {
+		return fmt.Errorf("qfpay_gateway: listener_%w", err)
 	}
 	return h.Client.validate()
 }

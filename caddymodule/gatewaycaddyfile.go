@@ -23,6 +23,7 @@ func parseGateway(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error) {
 //		max_body                <bytes>
 //		max_fields              <n>
 //		unknown_fields          <pass|refuse>
+//		listener_rate_limit     <n>/s,<n>/m | <per_second> <per_minute> | off
 //		verify_response         <off|log|enforce>
 //		endpoints               <path...>
 //		order_ttl               <duration>
@@ -88,6 +89,8 @@ func (h *Gateway) unmarshalOption(d *caddyfile.Dispenser) (known bool, err error
 		if h.UnknownFields != unknownPass && h.UnknownFields != unknownRefuse {
 			err = d.Errf("unknown_fields must be pass or refuse, got %q", h.UnknownFields)
 		}
+	case "listener_rate_limit":
+		h.ListenerRateLimit, err = unmarshalRateLimit(d)
 	case "verify_response":
 		err = parseVerifyMode(d, &h.VerifyResponse)
 	case "endpoints":

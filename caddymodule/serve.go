@@ -38,6 +38,9 @@ func (h *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request, _ caddyhttp.
 	}
 	h.markEnvironment(w)
 	t := &txn{start: time.Now()}
+	if rf := h.listenerRateLimit(r); rf != nil {
+		return h.refuse(w, r, t, rf)
+	}
 	ctx := r.Context()
 	// read -> validate and normalise
 	if rf := h.prepare(r, t); rf != nil {

@@ -65,12 +65,17 @@ func execBinary(t *testing.T, args ...string) *exec.Cmd {
 	return cmd
 }
 
-// waitListening dials addr until it accepts or the process exits.
+// waitListening dials addr (host:port, or a unix socket's absolute
+// path) until it accepts or the process exits.
 func waitListening(t *testing.T, addr string, exited <-chan struct{}) {
 	t.Helper()
+	network := "tcp"
+	if strings.HasPrefix(addr, "/") {
+		network = "unix"
+	}
 	deadline := time.Now().Add(20 * time.Second)
 	for time.Now().Before(deadline) {
-		if c, err := net.DialTimeout("tcp", addr, 100*time.Millisecond); err == nil {
+		if c, err := net.DialTimeout(network, addr, 100*time.Millisecond); err == nil {
 			c.Close()
 			return
 		}
