@@ -129,26 +129,15 @@ func TestHostVaultExample(t *testing.T) {
 // TestHostPodConfig: the Kubernetes ConfigMap's payment listener likewise
 // (its ports moved to free ones, Vault's login to the double's).
 func TestHostPodConfig(t *testing.T) {
-	e := testvault.Start(t)
-	e.Put(t, "qfpay/shop", map[string]any{"app_code": testAppCode, "client_key": testKey})
-	mount := e.EnableKubernetes(t, "qfsign", time.Hour, "pod-jwt-host")
-	dir := t.TempDir()
-	jwt := writeExact(t, dir, "token", e.KubeJWT(t, "qfsign", "pod-jwt-host"))
-	up := newUpstream(t, qfpaytest.Merchant{AppCode: testAppCode, ClientKey: testKey})
-	cf := podCaddyfile(t)
-	const tokenLine = "auth kubernetes qfsign /var/run/secrets/vault/token"
+	e, up, cf := podWithVault(t, "pod-jwt-host")
 	ports := []int{freePort(t), freePort(t), freePort(t)}
-	for i, old := range []string{tokenLine, "http://:8080 {", "http://:8081 {", "http://:8082 {"} {
+	for i, old := range []string{"http://:8080 {", "http://:8081 {", "http://:8082 {"} {
 		if !strings.Contains(cf, old) {
 			t.Fatalf("the pod's Caddyfile has no %q", old)
 		}
-		repl := "auth kubernetes qfsign " + jwt + "\n\t\t\tauth_mount " + mount
-		if i > 0 {
-			repl = fmt.Sprintf("http://:%d {", ports[i-1])
-		}
-		cf = strings.Replace(cf, old, repl, 1)
+		cf = strings.Replace(cf, old, fmt.Sprintf("http://:%d {", ports[i]), 1)
 	}
-	path := writeTemp(t, dir, "Caddyfile", cf)
+	path := writeTemp(t, t.TempDir(), "Caddyfile", cf)
 	listen := fmt.Sprintf("127.0.0.1:%d", ports[0])
 	logs, _ := startListening(t, path, listen, "QFPAY_ENV="+up.URL, "VAULT_ADDR="+e.Addr,
 		"QFPAY_VAULT_SECRET="+e.Mount+"/qfpay/shop", "QFSIGN_STORE=memory")
@@ -171,7 +160,7 @@ func waitReady(t *testing.T, addr string, logs *syncBuffer) {
 		if time.Now().After(deadline) {
 			t.Fatalf("not ready after 10s:\n%s", tail(logs.String(), 3000))
 		}
-		time.Sleep(50 * time.Millisecond)
+		time.Sleep(50 * time.Millisecond) // probing is polling
 	}
 }
 
