@@ -81,14 +81,14 @@ func (h *HostCheck) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddy
 func (h *HostCheck) check(host string) *refusal {
 	if host == "" {
 		return &refusal{Status: http.StatusBadRequest, Field: "Host", Rule: ruleHost,
-			Error: "the request has no Host header; use http://127.0.0.1:<port> or http://localhost:<port>"}
+			Error: "the request has no Host header; use http://127.0.0.1:PORT or http://localhost:PORT"}
 	}
 	name := hostName(host)
 	if isLoopbackName(name) || h.names[name] {
 		return nil
 	}
 	return &refusal{Status: http.StatusMisdirectedRequest, Field: "Host", Rule: ruleHost,
-		Error: "this gateway does not serve the host in the request; use http://127.0.0.1:<port> or http://localhost:<port>, or list the name in qfpay_host"}
+		Error: "this gateway does not serve the host in the request; use http://127.0.0.1:PORT or http://localhost:PORT, or list the name in qfpay_host"}
 }
 
 // hostName is host without its port and brackets, in lower case.
