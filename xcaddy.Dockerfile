@@ -63,11 +63,11 @@ ENV XDG_DATA_HOME=/var/lib/qfsign/data \
 # the embedded double; without credentials the config does not load. For
 # a demo with the double: docker run -e QFPAY_ENV=embedded ...
 USER 65532:65532
-# Ports: 8080 (QFSIGN_LISTEN) for the application on loopback by default;
+# Ports: 8080 (QFSIGN_PORT) for the application on loopback by default;
 # set QFSIGN_BIND=0.0.0.0 to publish it. The admin API is not exposed.
 EXPOSE 8080
 # Keys loaded once (the startup probe of Caddyfile.example's site).
 HEALTHCHECK --interval=10s --timeout=3s --start-period=30s --retries=3 \
-	CMD wget -q -O /dev/null "http://${QFSIGN_LISTEN:-127.0.0.1:8080}/healthz/startup" || exit 1
+	CMD wget -q -O /dev/null "http://127.0.0.1:${QFSIGN_PORT:-8080}/healthz/startup" || exit 1
 ENTRYPOINT ["/usr/bin/qfsign"]
 CMD ["run", "--config", "/etc/qfsign/Caddyfile", "--adapter", "caddyfile"]

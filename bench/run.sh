@@ -64,14 +64,16 @@ http {
 }
 CFG
 
+gateway() { # $1 = QFSIGN_STORE, $2 = log name: Caddyfile.example as shipped
+	XDG_DATA_HOME="$work/data" QFSIGN_STORE="$1" QFSIGN_PORT=18080 QFPAY_ENV=http://127.0.0.1:18090 QFPAY_APP_CODE=BENCHAPPCODE \
+		QFPAY_CLIENT_KEY=bench-key-not-secret "$work/qfsign" run --config Caddyfile.example >>"$work/$2.log" 2>&1 &
+}
 start() { # $1 = server; prints the pid
 	case $1 in
 	caddy) "$work/qfsign" run --config "$work/caddy.Caddyfile" --adapter caddyfile >>"$work/caddy.log" 2>&1 & ;;
 	nginx) nginx -c "$work/nginx.conf" -e "$work/nginx/error.log" >>"$work/nginx.log" 2>&1 & ;;
-	memory) XDG_DATA_HOME="$work/data" QFSIGN_STORE=memory QFSIGN_LISTEN=127.0.0.1:18080 QFPAY_ENV=http://127.0.0.1:18090 QFPAY_APP_CODE=BENCHAPPCODE \
-		QFPAY_CLIENT_KEY=bench-key-not-secret "$work/qfsign" run --config Caddyfile.example >>"$work/memory.log" 2>&1 & ;;
-	qfsign) XDG_DATA_HOME="$work/data" QFSIGN_STORE="$STORE" QFSIGN_LISTEN=127.0.0.1:18080 QFPAY_ENV=http://127.0.0.1:18090 QFPAY_APP_CODE=BENCHAPPCODE \
-		QFPAY_CLIENT_KEY=bench-key-not-secret "$work/qfsign" run --config Caddyfile.example >>"$work/qfsign.log" 2>&1 & ;;
+	memory) gateway memory memory ;;
+	qfsign) gateway "$STORE" qfsign ;;
 	esac
 	echo $!
 }

@@ -50,6 +50,7 @@ type App struct {
 	store    store.Store
 	storeKey string
 	logger   *zap.Logger
+	ctx      caddy.Context // for Start's look at the http app
 }
 
 // CaddyModule returns the Caddy module information.
@@ -63,7 +64,7 @@ func (App) CaddyModule() caddy.ModuleInfo {
 // Provision resolves the environment and every merchant's credentials.
 // `caddy validate` runs it too, so a bad key reference fails validation.
 func (a *App) Provision(ctx caddy.Context) error {
-	a.logger = ctx.Logger()
+	a.logger, a.ctx = ctx.Logger(), ctx
 	env, err := resolveEnvironment(a.Environment)
 	if err != nil {
 		return fmt.Errorf("qfpay: %w", err)
@@ -74,6 +75,7 @@ func (a *App) Provision(ctx caddy.Context) error {
 	if a.store, a.storeKey, err = a.Store.provision(); err != nil {
 		return fmt.Errorf("qfpay: %w", err)
 	}
+	a.store = a.Store.budget(a.store)
 	embedded := env == EnvEmbedded
 	for _, name := range a.merchantNames() {
 		if err := a.Merchants[name].provision(name, embedded); err != nil {
@@ -198,6 +200,7 @@ func (a *App) Start() error {
 			a.logger.Warn("state store unavailable at start; requests needing it get 503 until it answers", zap.Error(err))
 		}
 	}
+	a.warnHostOnlyServers(a.ctx)
 	return nil
 }
 

@@ -63,6 +63,17 @@ type Gateway struct {
 	// request unchanged, and log and count what sign mode would have
 	// done; see docs/migration.md).
 	Mode string `json:"mode,omitempty"`
+	// MaxFields bounds the fields of the form to sign, query string,
+	// body and multipart merged (rule form_size, 413). Default 64.
+	MaxFields int `json:"max_fields,omitempty"`
+	// UnknownFields is pass (default: sign a field the endpoint does not
+	// know as sent) or refuse (400 rule unknown_field). Either way the
+	// names are logged and counted (qfsign_unknown_fields_total).
+	UnknownFields string `json:"unknown_fields,omitempty"`
+	// ListenerRateLimit caps the requests this route takes on each
+	// listener (port or unix socket), counted before anything else and
+	// before the merchant's rate_limit (429 rule rate_limit). Default off.
+	ListenerRateLimit *RateLimit `json:"listener_rate_limit,omitempty"`
 	// Client is how QFPay is reached: timeouts and egress proxy.
 	Client
 
@@ -161,8 +172,8 @@ func (e events) Pending(result string) { pendingTotal.WithLabelValues(e.merchant
 
 // Validate checks the static configuration.
 func (h *Gateway) Validate() error {
-	if h.MaxBody < 0 {
-		return fmt.Errorf("qfpay_gateway: max_body must be positive")
+	if h.MaxBody < 0 || h.MaxFields < 0 {
+		return fmt.Errorf("qfpay_gateway: max_body and max_fields must be positive")
 	}
 	switch h.VerifyResponse {
 	case "", verifyOff, verifyLog, verifyEnforce:
@@ -174,11 +185,17 @@ func (h *Gateway) Validate() error {
 	default:
 		return fmt.Errorf("qfpay_gateway: on_store_error must be refuse or allow")
 	}
+	if h.UnknownFields != "" && h.UnknownFields != unknownPass && h.UnknownFields != unknownRefuse {
+		return fmt.Errorf("qfpay_gateway: unknown_fields must be pass or refuse")
+	}
 	if h.Mode != "" && h.Mode != modeSign && h.Mode != modeObserve {
 		return fmt.Errorf("qfpay_gateway: mode must be sign or observe")
 	}
 	if rp := h.ResolvePending; rp != nil && (rp.MaxWait <= 0 || rp.Interval < 0) {
 		return fmt.Errorf("qfpay_gateway: resolve_pending: max_wait must be positive and interval not negative")
+	}
+	if err := h.ListenerRateLimit.validate(); err != nil {
+		return fmt.Errorf("qfpay_gateway: listener_%w", err)
 	}
 	return h.Client.validate()
 }

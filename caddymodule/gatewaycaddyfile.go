@@ -1,6 +1,8 @@
 package caddymodule
 
 import (
+	"strconv"
+
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
 	"github.com/caddyserver/caddy/v2/caddyconfig/httpcaddyfile"
@@ -19,6 +21,9 @@ func parseGateway(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error) {
 //
 //	qfpay_gateway [<matcher>] <merchant> {
 //		max_body                <bytes>
+//		max_fields              <n>
+//		unknown_fields          <pass|refuse>
+//		listener_rate_limit     <n>/s,<n>/m | <per_second> <per_minute> | off
 //		verify_response         <off|log|enforce>
 //		endpoints               <path...>
 //		order_ttl               <duration>
@@ -75,6 +80,17 @@ func (h *Gateway) unmarshalOption(d *caddyfile.Dispenser) (known bool, err error
 	switch d.Val() {
 	case "max_body":
 		h.MaxBody, err = parseMaxBody(d)
+	case "max_fields":
+		h.MaxFields, err = parsePositiveInt(d)
+	case "unknown_fields":
+		if !d.AllArgs(&h.UnknownFields) {
+			return true, d.ArgErr()
+		}
+		if h.UnknownFields != unknownPass && h.UnknownFields != unknownRefuse {
+			err = d.Errf("unknown_fields must be pass or refuse, got %q", h.UnknownFields)
+		}
+	case "listener_rate_limit":
+		h.ListenerRateLimit, err = unmarshalRateLimit(d)
 	case "verify_response":
 		err = parseVerifyMode(d, &h.VerifyResponse)
 	case "endpoints":
@@ -129,4 +145,18 @@ func parseResolvePending(d *caddyfile.Dispenser) (*ResolvePending, error) {
 		*dst = caddy.Duration(v)
 	}
 	return rp, nil
+}
+
+// parsePositiveInt reads one positive integer argument of the option.
+func parsePositiveInt(d *caddyfile.Dispenser) (int, error) {
+	opt := d.Val()
+	var raw string
+	if !d.AllArgs(&raw) {
+		return 0, d.ArgErr()
+	}
+	n, err := strconv.Atoi(raw)
+	if err != nil || n <= 0 {
+		return 0, d.Errf("%s must be a positive number, got %q", opt, raw)
+	}
+	return n, nil
 }

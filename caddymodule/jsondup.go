@@ -6,9 +6,11 @@ import (
 )
 
 // duplicateKey reports whether any JSON object in body names a key
-// twice. encoding/json keeps the last value; QFPay's signer and the
-// application's parser may keep another, so such a body means two
-// things and is refused. Invalid JSON reports false: Unmarshal judges it.
+// twice, keys compared as encoding/json matches them to fields (case
+// and Unicode folding ignored, foldKey). encoding/json keeps the last
+// value; QFPay's signer and the application's parser may keep another,
+// so such a body means two things and is refused. Invalid JSON reports
+// false: Unmarshal judges it.
 func duplicateKey(body []byte) bool {
 	dec := json.NewDecoder(bytes.NewReader(body))
 	type frame struct {
@@ -23,6 +25,7 @@ func duplicateKey(body []byte) bool {
 		}
 		if n := len(stack); n > 0 && stack[n-1].wantKey {
 			if k, ok := tok.(string); ok {
+				k = foldKey(k)
 				if stack[n-1].keys[k] {
 					return true
 				}

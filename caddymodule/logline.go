@@ -16,7 +16,11 @@ import (
 
 func (h *Gateway) baseFields(r *http.Request, t *txn, extra int) []zap.Field {
 	get := func(name string) string { v, _ := t.Params.Get(name); return v }
-	return append(make([]zap.Field, 0, 7+extra),
+	fields := make([]zap.Field, 0, 9+extra)
+	if t.unknown.count > 0 { // names only, bounded (unknownfields.go)
+		fields = append(fields, zap.Strings("unknown_fields", t.unknown.names), zap.Int("unknown_count", t.unknown.count))
+	}
+	return append(fields,
 		zap.String("merchant", h.Merchant),
 		zap.String("method", r.Method),
 		zap.String("path", r.URL.Path),

@@ -92,7 +92,7 @@ func registerMetrics(ctx caddy.Context) error {
 		return nil
 	}
 	for _, c := range []prometheus.Collector{notificationsTotal, refusalsTotal, responseSigTotal, keyFetchesTotal, keyLoadedSeconds,
-		requestsTotal, upstreamSeconds, signSeconds, ordersTotal, pendingTotal, storeErrorsTotal, observeTotal} {
+		requestsTotal, upstreamSeconds, signSeconds, ordersTotal, pendingTotal, storeErrorsTotal, observeTotal, unknownFieldsTotal, storeUsedBytes, storeBudgetBytes} {
 		if err := reg.Register(c); err != nil {
 			if _, ok := errors.AsType[prometheus.AlreadyRegisteredError](err); !ok {
 				return err
@@ -150,6 +150,7 @@ func (h *Gateway) series(a, b string) *handlerSeries {
 	}
 	s := &handlerSeries{sign: signSeconds.WithLabelValues(h.Merchant)}
 	switch {
+	case a == "" && b == "": // the sign histogram alone
 	case a == "order":
 		s.orders = ordersTotal.WithLabelValues(h.Merchant, b)
 	case b == "":

@@ -3,7 +3,6 @@ package caddymodule
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -114,7 +113,8 @@ func (h *NotifyHandler) verify(r *http.Request) ([]byte, notification, *refusal)
 	if rf != nil {
 		return nil, n, rf
 	}
-	if err := json.Unmarshal(body, &n); err != nil || duplicateKey(body) {
+	n, ok := decodeNotification(body)
+	if !ok {
 		return nil, n, &refusal{Status: http.StatusBadRequest, Error: "the notification is not a JSON object of strings with unique keys", Rule: ruleJSON}
 	}
 	switch {
@@ -142,7 +142,11 @@ func (h *NotifyHandler) verifySignature(r *http.Request, body []byte) (*keys.Cre
 	if err != nil {
 		return nil, keyUnavailable(err)
 	}
-	st := signTypeOf(r.Header.Get(headerSignType))
+	// The merchant's sign_type decides the hash, never the sender.
+	st := h.m.signType
+	if !namesSignType(r.Header.Get(headerSignType), st) {
+		return nil, signTypeRefusal(st)
+	}
 	sig := strings.TrimSpace(r.Header.Get(headerSign))
 	if signer.VerifyNotification(body, creds.Key, st, sig) {
 		return creds, nil
@@ -159,7 +163,7 @@ func (h *NotifyHandler) verifySignature(r *http.Request, body []byte) (*keys.Cre
 // deliver forwards a first-seen notification and answers QFPay.
 func (h *NotifyHandler) deliver(w http.ResponseWriter, r *http.Request, body []byte, n notification, next caddyhttp.Handler) (string, int) {
 	ctx := context.WithoutCancel(r.Context())
-	key := "notify:" + h.Merchant + ":" + n.Syssn + ":" + n.NotifyType
+	key := dedupeKey(h.Merchant, n)
 	claimed, err := h.app.store.Claim(ctx, key, stateInFlight, inFlightTTL)
 	if err != nil {
 		storeErrorsTotal.WithLabelValues("claim").Inc()

@@ -39,6 +39,7 @@ type observation struct {
 	signature string // match, mismatch, or unchecked (the form did not parse)
 	field     string // of the refusal sign mode would give
 	rule      string
+	unknown   unknownFields
 }
 
 // serveObserve sends the application's own signed request unchanged and
@@ -101,22 +102,30 @@ func (h *Gateway) compare(o *observation, p signer.Params, rf *refusal, creds *k
 		o.result, o.field, o.rule = observeWouldRefuse, rf.Field, rf.Rule
 		return
 	}
-	t := signTypeOf(st)
-	// QFPay verifies the fields as received, empty ones included.
-	if signer.Verify(p, creds.Key, t, strings.TrimSpace(sig)) {
+	// Sign mode signs with the merchant's sign_type, whatever the
+	// application declared. QFPay verifies the fields as received.
+	t := h.m.signType
+	if namesSignType(st, t) && signer.Verify(p, creds.Key, t, strings.TrimSpace(sig)) {
 		o.signature = "match"
 	} else {
 		o.signature = "mismatch"
 	}
+	if !namesSignType(st, t) {
+		o.field, o.rule = "X-QF-SIGNTYPE", ruleSignType
+	}
 	pol := h.m.policy
 	pol.MchID = creds.MchID
 	_, verr := o.ep.Validate(append(signer.Params(nil), p...), &pol)
+	o.unknown = findUnknown(o.ep, p)
+	urf := h.checkUnknown(o.ep, o.unknown)
 	switch {
 	case verr != nil:
 		o.result, o.rule = observeWouldRefuse, signer.RuleSyntax
 		if fe, ok := signer.AsFieldError(verr); ok {
 			o.field, o.rule = fe.Field, fe.Rule
 		}
+	case urf != nil:
+		o.result, o.field, o.rule = observeWouldRefuse, urf.Field, urf.Rule
 	case subtle.ConstantTimeCompare([]byte(strings.TrimSpace(appCode)), []byte(creds.AppCode)) != 1:
 		o.result = observeAppCode
 	case o.signature != "match":
@@ -154,6 +163,8 @@ func (h *Gateway) logObservation(r *http.Request, o *observation, status int, re
 		zap.String("rule", o.rule),
 		zap.Int("status", status),
 		zap.String("respcd", respcd),
+		zap.Strings("unknown_fields", o.unknown.names),
+		zap.Int("unknown_count", o.unknown.count),
 		zap.Duration("total", time.Since(start)),
 	)
 }

@@ -22,10 +22,11 @@ func (h *Gateway) readParams(r *http.Request, ep *signer.Endpoint) (signer.Param
 		if r.ContentLength > 0 || len(r.TransferEncoding) > 0 {
 			return nil, &refusal{Status: http.StatusBadRequest, Error: "send the fields in the query string for GET " + ep.Path, Rule: ruleQueryString}
 		}
-		return query, nil
+		return query, h.checkFormSize(len(r.URL.RawQuery), 0, query)
 	}
 	if r.ContentLength == 0 && r.Header.Get("Content-Type") == "" {
-		return query, nil // requests.post(url, params=...) sends no body at all
+		// requests.post(url, params=...) sends no body at all
+		return query, h.checkFormSize(len(r.URL.RawQuery), 0, query)
 	}
 	bt, rf := checkContentType(r.Header.Get("Content-Type"))
 	if rf != nil {
@@ -46,6 +47,9 @@ func (h *Gateway) readParams(r *http.Request, ep *signer.Endpoint) (signer.Param
 	}
 	if err != nil {
 		return nil, formRefusal(err)
+	}
+	if rf := h.checkFormSize(len(r.URL.RawQuery), len(body), p); rf != nil {
+		return nil, rf
 	}
 	return p, nil
 }

@@ -98,11 +98,17 @@ func unmarshalRateLimit(d *caddyfile.Dispenser) (*RateLimit, error) {
 // edge lets twice the limit through); an excess is answered locally
 // with 429 and Retry-After, so QFPay never sees it.
 func (h *Gateway) rateLimit(ctx context.Context) *refusal {
-	rl := h.m.RateLimit
+	return h.allow(ctx, "rl:"+h.Merchant, h.m.RateLimit, "this merchant")
+}
+
+// allow admits one event for key under rl, or refuses it (429, or 503
+// when the store fails and on_store_error is refuse); whose names the
+// limit in the refusal.
+func (h *Gateway) allow(ctx context.Context, key string, rl *RateLimit, whose string) *refusal {
 	if rl == nil || (rl.PerSecond <= 0 && rl.PerMinute <= 0) {
 		return nil
 	}
-	wait, err := h.app.store.Allow(ctx, "rl:"+h.Merchant,
+	wait, err := h.app.store.Allow(ctx, key,
 		store.Limit{N: rl.PerSecond, Per: time.Second + arrivalMargin},
 		store.Limit{N: rl.PerMinute, Per: time.Minute + arrivalMargin})
 	if err != nil {
@@ -115,7 +121,7 @@ func (h *Gateway) rateLimit(ctx context.Context) *refusal {
 	}
 	if wait > 0 {
 		return &refusal{Status: http.StatusTooManyRequests, Rule: ruleRateLimit,
-			Error:      fmt.Sprintf("more than %s for this merchant; nothing was sent to QFPay", rl),
+			Error:      fmt.Sprintf("more than %s for %s; nothing was sent to QFPay", rl, whose),
 			retryAfter: max(1, int((wait+time.Second-1)/time.Second))}
 	}
 	return nil

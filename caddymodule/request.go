@@ -121,6 +121,26 @@ func stripQFHeaders(h http.Header, prefixes ...string) {
 	}
 }
 
+// ruleSignType: X-QF-SIGNTYPE names another hash than the merchant's.
+const ruleSignType = "sign_type"
+
+// namesSignType: an X-QF-SIGNTYPE value is absent (the merchant's own
+// type is used) or names want; any other value, known or not, is a
+// sender choosing the hash.
+func namesSignType(v string, want signer.SignType) bool {
+	if v = strings.TrimSpace(v); v == "" {
+		return true
+	}
+	t, err := signer.ParseSignType(v)
+	return err == nil && t == want
+}
+
+// signTypeRefusal answers a notification that names another hash.
+func signTypeRefusal(want signer.SignType) *refusal {
+	return &refusal{Status: http.StatusUnauthorized, Field: "X-QF-SIGNTYPE", Rule: ruleSignType,
+		Error: "X-QF-SIGNTYPE names another hash than this merchant's sign_type (" + want.String() + ")"}
+}
+
 // signTypeOf reads an X-QF-SIGNTYPE value as QFPay means it: SHA256 (any
 // case, surrounding spaces ignored) is SHA-256; anything else, or none,
 // is MD5.

@@ -27,6 +27,7 @@ type txn struct {
 	sign     time.Duration
 	upstream time.Duration // sending to QFPay's answer, queries included
 	refusal  *refusal
+	unknown  unknownFields // for the log line
 }
 
 // ServeHTTP implements caddyhttp.MiddlewareHandler. It is terminal: the
@@ -37,6 +38,9 @@ func (h *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request, _ caddyhttp.
 	}
 	h.markEnvironment(w)
 	t := &txn{start: time.Now()}
+	if rf := h.listenerRateLimit(r); rf != nil {
+		return h.refuse(w, r, t, rf)
+	}
 	ctx := r.Context()
 	// read -> validate and normalise
 	if rf := h.prepare(r, t); rf != nil {
@@ -76,6 +80,11 @@ func (h *Gateway) prepare(r *http.Request, t *txn) *refusal {
 	p, rf := h.readParams(r, ep)
 	if rf != nil {
 		return rf
+	}
+	if t.unknown = findUnknown(ep, p); t.unknown.count > 0 {
+		if rf := h.checkUnknown(ep, t.unknown); rf != nil {
+			return rf
+		}
 	}
 	creds, err := h.m.credentials()
 	if err != nil {

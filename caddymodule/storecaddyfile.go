@@ -15,6 +15,7 @@ import (
 //	store file [<path>] {
 //		path <path>
 //		sync on|off
+//		max_bytes <n>
 //	}
 //	store memory
 //	store redis[s]://<host:port>[/<db>]
@@ -125,6 +126,16 @@ func (c *StoreConfig) unmarshalFileOption(d *caddyfile.Dispenser) error {
 			return d.Errf("store file: sync must be on or off")
 		}
 		c.NoSync = v == "off"
+	case "max_bytes":
+		var v string
+		if !d.AllArgs(&v) {
+			return d.ArgErr()
+		}
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n <= 0 {
+			return d.Errf("store file: max_bytes must be a positive number of bytes, got %q", v)
+		}
+		c.MaxBytes = n
 	default:
 		return d.Errf("store file: unknown option %q", opt)
 	}

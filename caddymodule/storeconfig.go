@@ -37,6 +37,10 @@ type StoreConfig struct {
 	// NoSync skips the fsync per commit (Caddyfile: sync off). Default
 	// false: records survive a power loss, not only kill -9.
 	NoSync bool `json:"no_sync,omitempty"`
+	// MaxBytes is the file store's budget: past it a new order or
+	// notification is refused (503 store) until records expire. Default
+	// 1 GiB, about half a million orders.
+	MaxBytes int64 `json:"max_bytes,omitempty"`
 
 	// Address of the Redis server, host:port. Addresses adds more: the
 	// sentinels (with MasterName) or cluster nodes.

@@ -103,7 +103,7 @@ var (
 	storeDown = &Refusal{Status: http.StatusServiceUnavailable, Rule: RuleStore,
 		Error: "the order store is unavailable; nothing was sent to QFPay"}
 	storeFull = &Refusal{Status: http.StatusServiceUnavailable, Rule: RuleStore,
-		Error: "the memory order store is full (live orders reached its bound); use store redis or a shorter order_ttl; nothing was sent to QFPay"}
+		Error: "the order store is full (the memory store's entry bound, or the file store's max_bytes); records free up as they expire; nothing was sent to QFPay"}
 )
 
 func refuse(rf *Refusal) Decision { return Decision{Action: Refuse, Refusal: rf} }

@@ -246,3 +246,16 @@ func TestFileDeferredRidesTheNextClaim(t *testing.T) {
 		t.Fatalf("%d commits, want 2", n)
 	}
 }
+
+// TestBudgetKeepsDeferredWrites: the byte budget wraps the file store;
+// a record put through it is still deferred, not a commit of its own.
+func TestBudgetKeepsDeferredWrites(t *testing.T) {
+	ctx := context.Background()
+	f, _ := openFile(t, FileOptions{})
+	b := &Budget{Store: f, Max: 1 << 30, Used: f.UsedBytes}
+	release := holdWriter(t, f)
+	if err := PutDeferred(ctx, b, "order:hk:1", "done|answer", time.Hour); err != nil {
+		t.Fatal(err) // returned although the writer is held: deferred
+	}
+	release()
+}

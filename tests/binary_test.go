@@ -76,12 +76,17 @@ func execBinary(t *testing.T, args ...string) *exec.Cmd {
 	return cmd
 }
 
-// waitListening dials addr until it accepts or the process exits.
+// waitListening dials addr (host:port, or a unix socket's absolute
+// path) until it accepts or the process exits.
 func waitListening(t *testing.T, addr string, exited <-chan struct{}) {
 	t.Helper()
+	network := "tcp"
+	if strings.HasPrefix(addr, "/") {
+		network = "unix"
+	}
 	deadline := time.Now().Add(20 * time.Second)
 	for time.Now().Before(deadline) {
-		if c, err := net.DialTimeout("tcp", addr, 100*time.Millisecond); err == nil {
+		if c, err := net.DialTimeout(network, addr, 100*time.Millisecond); err == nil {
 			c.Close()
 			return
 		}
@@ -112,8 +117,17 @@ func startConfig(t *testing.T, config string, env ...string) (string, *syncBuffe
 // startConfigProcess is startConfig, with the process.
 func startConfigProcess(t *testing.T, config string, env ...string) (string, *syncBuffer, *os.Process) {
 	t.Helper()
-	listen := fmt.Sprintf("127.0.0.1:%d", freePort(t))
-	env = append(env, "QFSIGN_LISTEN="+listen)
+	port := freePort(t)
+	listen := fmt.Sprintf("127.0.0.1:%d", port)
+	env = append(env, fmt.Sprintf("QFSIGN_PORT=%d", port))
+	logs, p := startListening(t, config, listen, env...)
+	return listen, logs, p
+}
+
+// startListening runs config (relative to the repo root, or absolute)
+// with env added to a clean environment, until listen accepts.
+func startListening(t *testing.T, config, listen string, env ...string) (*syncBuffer, *os.Process) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	cmd := exec.CommandContext(ctx, qfsignBinary(t), "run", "--config", config)
 	cmd.Dir = ".."
@@ -127,7 +141,7 @@ func startConfigProcess(t *testing.T, config string, env ...string) (string, *sy
 	go func() { _ = cmd.Wait(); close(exited) }()
 	t.Cleanup(func() { cancel(); <-exited })
 	waitListening(t, listen, exited)
-	return listen, logs, cmd.Process
+	return logs, cmd.Process
 }
 
 // cleanEnv is this process's environment without any QFPAY_ or QFSIGN_

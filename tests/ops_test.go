@@ -209,7 +209,7 @@ func TestDebugLogCarriesNoSignature(t *testing.T) {
 		merchant default
 	}
 }
-http://{$QFSIGN_LISTEN} {
+http://:{$QFSIGN_PORT} {
 	bind 127.0.0.1
 	route /trade/v1/* {
 		qfpay_gateway default

@@ -26,6 +26,24 @@ func TestPodCaddyfileAdapts(t *testing.T) {
 	}
 }
 
+// podWithVault is the pod's Caddyfile logging in to a Vault double with
+// Kubernetes auth (the projected token's path and the double's mount
+// replaced, nothing else), and QFPay's double; jwtName names the token.
+func podWithVault(t *testing.T, jwtName string) (*testvault.Env, *upstream, string) {
+	t.Helper()
+	e := testvault.Start(t)
+	e.Put(t, "qfpay/shop", map[string]any{"app_code": testAppCode, "client_key": testKey})
+	mount := e.EnableKubernetes(t, "qfsign", time.Hour, jwtName)
+	jwt := writeExact(t, t.TempDir(), "token", e.KubeJWT(t, "qfsign", jwtName))
+	up := newUpstream(t, qfpaytest.Merchant{AppCode: testAppCode, ClientKey: testKey})
+	const tokenLine = "auth kubernetes qfsign /var/run/secrets/vault/token"
+	cf := podCaddyfile(t)
+	if !strings.Contains(cf, tokenLine) {
+		t.Fatalf("the pod's Caddyfile has no %q", tokenLine)
+	}
+	return e, up, strings.Replace(cf, tokenLine, "auth kubernetes qfsign "+jwt+"\n\t\t\tauth_mount "+mount, 1)
+}
+
 // podCaddyfile is the Caddyfile in the Kubernetes ConfigMap.
 func podCaddyfile(t *testing.T) string {
 	t.Helper()
@@ -66,20 +84,8 @@ func adaptCaddyfile(t *testing.T, src, name string) []byte {
 // Vault's Kubernetes login and QFPay's double: the
 // shipped config passes every check.
 func TestDoctorOnPodConfig(t *testing.T) {
-	e := testvault.Start(t)
-	e.Put(t, "qfpay/shop", map[string]any{"app_code": testAppCode, "client_key": testKey})
-	mount := e.EnableKubernetes(t, "qfsign", time.Hour, "pod-jwt-doctor")
-	dir := t.TempDir()
-	jwt := writeExact(t, dir, "token", e.KubeJWT(t, "qfsign", "pod-jwt-doctor"))
-	up := newUpstream(t, qfpaytest.Merchant{AppCode: testAppCode, ClientKey: testKey})
-	const tokenLine = "auth kubernetes qfsign /var/run/secrets/vault/token"
-	cf := podCaddyfile(t)
-	if !strings.Contains(cf, tokenLine) {
-		t.Fatalf("the pod's Caddyfile has no %q", tokenLine)
-	}
-	// The projected token's path and the double's mount, nothing else.
-	cf = strings.Replace(cf, tokenLine, "auth kubernetes qfsign "+jwt+"\n\t\t\tauth_mount "+mount, 1)
-	path := writeTemp(t, dir, "Caddyfile", cf)
+	e, up, cf := podWithVault(t, "pod-jwt-doctor")
+	path := writeTemp(t, t.TempDir(), "Caddyfile", cf)
 	code, out := binaryExit(t, nil, []string{"QFPAY_ENV=" + up.URL, "VAULT_ADDR=" + e.Addr,
 		"QFPAY_VAULT_SECRET=" + e.Mount + "/qfpay/shop", "QFSIGN_STORE=memory"}, "doctor", "--config", path)
 	if code != 0 {

@@ -246,20 +246,7 @@ func TestVaultExampleRunsFromEnvironment(t *testing.T) {
 	listen, logs := startConfig(t, "examples/vault.Caddyfile",
 		"VAULT_ADDR="+s.e.Addr, "VAULT_TOKEN="+token, "QFPAY_ENV="+s.up.URL,
 		"QFPAY_VAULT_SECRET="+s.e.Mount+"/qfpay/demo", "QFPAY_KEY_REFRESH=1s")
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		resp, err := http.Get("http://" + listen + "/healthz/ready")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				break
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("not ready after 10s:\n%s", logs.String())
-		}
-		time.Sleep(50 * time.Millisecond) // probing is polling
-	}
+	waitReady(t, listen, logs)
 	resp, err := http.Post("http://"+listen+"/trade/v1/payment", "application/x-www-form-urlencoded",
 		strings.NewReader("txamt=100&txcurrcd=HKD&pay_type=801512&out_trade_no=EX-1"))
 	if err != nil {
