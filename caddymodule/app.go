@@ -68,13 +68,20 @@ func (a *App) Provision(ctx caddy.Context) error {
 	if err != nil {
 		return fmt.Errorf("qfpay: %w", err)
 	}
+	// The environment is checked before the credentials: a typo such as
+	// "prod" is reported as such, not as a missing key.
+	embedded := env == EnvEmbedded
+	if !embedded {
+		if a.upstream, err = parseEnvironment(env); err != nil {
+			return fmt.Errorf("qfpay: %w", err)
+		}
+	}
 	if len(a.Merchants) == 0 {
 		return fmt.Errorf("qfpay: no merchant configured")
 	}
 	if a.store, a.storeKey, err = a.Store.provision(); err != nil {
 		return fmt.Errorf("qfpay: %w", err)
 	}
-	embedded := env == EnvEmbedded
 	for _, name := range a.merchantNames() {
 		if err := a.Merchants[name].provision(name, embedded); err != nil {
 			return fmt.Errorf("qfpay: %w", err)
@@ -86,11 +93,6 @@ func (a *App) Provision(ctx caddy.Context) error {
 	if embedded {
 		return a.startEmbedded()
 	}
-	u, err := parseEnvironment(env)
-	if err != nil {
-		return fmt.Errorf("qfpay: %w", err)
-	}
-	a.upstream = u
 	a.client = newDoctorClient()
 	return nil
 }

@@ -22,7 +22,7 @@ import (
 const defaultSandboxListen = "127.0.0.1:9999"
 
 func init() {
-	caddycmd.RegisterCommand(caddycmd.Command{
+	register(caddycmd.Command{
 		Name:  "sandbox",
 		Usage: "[--listen <addr>] [--app-code <code>] [--key-env <VAR> | --key-file <path>] [--mchid <id>] [--notify-url <url>] [--checkout-url <url>]",
 		Short: "Runs the QFPay double standalone for application CI",
@@ -56,7 +56,7 @@ Point the gateway at it with QFPAY_ENV=http://<listen address>.
 			fs.String("mchid", "", "mchid the merchant must send (default: none, and mchid is refused)")
 			fs.String("notify-url", "", "Send notifications of successful payments and refunds to this URL")
 			fs.String("checkout-url", "", "Base of the checkout page's pay_url, as a browser reaches the sandbox (default: the listen address)")
-			cmd.RunE = caddycmd.WrapCommandFuncForCobra(func(fl caddycmd.Flags) (int, error) {
+			cmd.RunE = actionable(func(fl caddycmd.Flags) (int, error) {
 				ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 				defer stop()
 				return runSandbox(ctx, fl, cmdIO(cmd))
