@@ -1,11 +1,15 @@
 # The two commands a fresh machine needs: `make run` and `make test`.
 GO ?= go
 
-.PHONY: run test bench vet
+.PHONY: run build test bench vet
 
 # Runs the gateway on its embedded defaults (in-process QFPay double).
 run:
 	$(GO) run ./cmd/qfsign run --config Caddyfile.example
+
+# Builds the qfsign binary into ./bin/qfsign.
+build:
+	$(GO) build -o bin/qfsign ./cmd/qfsign
 
 # Runs every test with the race detector; fails on any failure or skip.
 test:
