@@ -45,11 +45,12 @@ type App struct {
 	vaultClient *keys.Vault
 	upstream    *url.URL
 	// client makes qfsign doctor's calls; each qfpay_gateway has its own.
-	client   *http.Client
-	embedded *qfpaytest.Running
-	store    store.Store
-	storeKey string
-	logger   *zap.Logger
+	client      *http.Client
+	embedded    *qfpaytest.Running
+	embeddedKey string
+	store       store.Store
+	storeKey    string
+	logger      *zap.Logger
 }
 
 // CaddyModule returns the Caddy module information.
@@ -121,30 +122,6 @@ func (a *App) merchantNames() []string {
 	}
 	sort.Strings(names)
 	return names
-}
-
-// startEmbedded serves the QFPay double on a loopback port with the
-// merchants' own credentials, so signatures are really verified, and its
-// checkout page for the online Alipay types.
-func (a *App) startEmbedded() error {
-	var ms []qfpaytest.Merchant
-	for _, name := range a.merchantNames() {
-		c := a.Merchants[name].creds.Load()
-		ms = append(ms, qfpaytest.Merchant{AppCode: c.AppCode, ClientKey: a.Merchants[name].doubleKey, MchID: c.MchID, Name: name})
-	}
-	run, err := qfpaytest.Start("127.0.0.1:0", ms...)
-	if err != nil {
-		return fmt.Errorf("qfpay: embedded QFPay: %w", err)
-	}
-	// Online Alipay payments get a pay_url on the double's own loopback
-	// port, where a browser on this machine walks the customer's flow.
-	run.SetCheckoutURL(run.URL)
-	a.embedded = run
-	a.upstream = &url.URL{Scheme: "http", Host: run.Addr}
-	a.client = newDoctorClient()
-	a.logger.Warn("environment embedded: payments go to the in-process QFPay double, never to QFPay; every answer carries X-Qfsign-Environment: embedded",
-		zap.String("upstream", run.URL), zap.String("checkout", run.URL+"/checkout/"))
-	return nil
 }
 
 // provisionVault attaches a shared key cache to every Vault-backed
@@ -222,7 +199,9 @@ func (a *App) Cleanup() error {
 	if a.client != nil {
 		a.client.CloseIdleConnections()
 	}
-	if a.embedded != nil {
+	if a.embeddedKey != "" {
+		_, _ = embeddedDoubles.Delete(a.embeddedKey)
+	} else if a.embedded != nil {
 		return a.embedded.Close()
 	}
 	return nil
