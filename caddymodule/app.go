@@ -31,6 +31,12 @@ type App struct {
 	// so a typo can never route real payments to the embedded double.
 	// embedded (an in-process QFPay double, demo keys) must be chosen.
 	Environment string `json:"environment,omitempty"`
+	// EmbeddedNotify is where the embedded double sends the notifications
+	// of payments and refunds that carry no notify_url, e.g. the gateway's
+	// own http://127.0.0.1:8080/qfpay/notify, as QFPay would send them to
+	// the URL configured for the merchant. Placeholders allowed; ignored
+	// outside embedded. Default: none (only a notify_url is notified).
+	EmbeddedNotify string `json:"embedded_notify,omitempty"`
 	// Merchants by name, as referenced by qfpay_gateway and qfpay_notify.
 	Merchants map[string]*Merchant `json:"merchants,omitempty"`
 	// Store holds out_trade_no records, notification acknowledgements

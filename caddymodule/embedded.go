@@ -69,6 +69,9 @@ func (a *App) startEmbedded() error {
 	for _, m := range ms {
 		run.AddMerchant(m)
 	}
+	if err := a.wireNotifications(run); err != nil {
+		return err
+	}
 	// Online Alipay payments get a pay_url on the double's own loopback
 	// port, where a browser on this machine walks the customer's flow.
 	run.SetCheckoutURL(run.URL)
@@ -96,4 +99,18 @@ func (a *App) poolDouble(path string) (*qfpaytest.Running, error) {
 	}
 	a.embeddedKey = key
 	return v.(pooledDouble).Running, nil
+}
+
+// wireNotifications points the double's notifications without a
+// notify_url at EmbeddedNotify, resolved now; "" sends none.
+func (a *App) wireNotifications(run *qfpaytest.Running) error {
+	target := caddy.NewReplacer().ReplaceAll(a.EmbeddedNotify, "")
+	if target != "" {
+		u, err := url.Parse(target)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return fmt.Errorf("qfpay: embedded_notify %q: want an absolute http(s) URL", target)
+		}
+	}
+	run.SetNotifyURL(target)
+	return nil
 }
