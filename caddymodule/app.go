@@ -31,6 +31,12 @@ type App struct {
 	// so a typo can never route real payments to the embedded double.
 	// embedded (an in-process QFPay double, demo keys) must be chosen.
 	Environment string `json:"environment,omitempty"`
+	// EmbeddedNotify is where the embedded double sends the notifications
+	// of payments and refunds that carry no notify_url, e.g. the gateway's
+	// own http://127.0.0.1:8080/qfpay/notify, as QFPay would send them to
+	// the URL configured for the merchant. Placeholders allowed; ignored
+	// outside embedded. Default: none (only a notify_url is notified).
+	EmbeddedNotify string `json:"embedded_notify,omitempty"`
 	// Merchants by name, as referenced by qfpay_gateway and qfpay_notify.
 	Merchants map[string]*Merchant `json:"merchants,omitempty"`
 	// Store holds out_trade_no records, notification acknowledgements
@@ -45,12 +51,13 @@ type App struct {
 	vaultClient *keys.Vault
 	upstream    *url.URL
 	// client makes qfsign doctor's calls; each qfpay_gateway has its own.
-	client   *http.Client
-	embedded *qfpaytest.Running
-	store    store.Store
-	storeKey string
-	logger   *zap.Logger
-	ctx      caddy.Context // for Start's look at the http app
+	client      *http.Client
+	embedded    *qfpaytest.Running
+	embeddedKey string
+	store       store.Store
+	storeKey    string
+	logger      *zap.Logger
+	ctx         caddy.Context // for Start's look at the http app
 }
 
 // CaddyModule returns the Caddy module information.
@@ -69,6 +76,14 @@ func (a *App) Provision(ctx caddy.Context) error {
 	if err != nil {
 		return fmt.Errorf("qfpay: %w", err)
 	}
+	// The environment is checked before the credentials: a typo such as
+	// "prod" is reported as such, not as a missing key.
+	embedded := env == EnvEmbedded
+	if !embedded {
+		if a.upstream, err = parseEnvironment(env); err != nil {
+			return fmt.Errorf("qfpay: %w", err)
+		}
+	}
 	if len(a.Merchants) == 0 {
 		return fmt.Errorf("qfpay: no merchant configured")
 	}
@@ -76,7 +91,6 @@ func (a *App) Provision(ctx caddy.Context) error {
 		return fmt.Errorf("qfpay: %w", err)
 	}
 	a.store = a.Store.budget(a.store)
-	embedded := env == EnvEmbedded
 	for _, name := range a.merchantNames() {
 		if err := a.Merchants[name].provision(name, embedded); err != nil {
 			return fmt.Errorf("qfpay: %w", err)
@@ -88,11 +102,6 @@ func (a *App) Provision(ctx caddy.Context) error {
 	if embedded {
 		return a.startEmbedded()
 	}
-	u, err := parseEnvironment(env)
-	if err != nil {
-		return fmt.Errorf("qfpay: %w", err)
-	}
-	a.upstream = u
 	a.client = newDoctorClient()
 	return nil
 }
@@ -121,30 +130,6 @@ func (a *App) merchantNames() []string {
 	}
 	sort.Strings(names)
 	return names
-}
-
-// startEmbedded serves the QFPay double on a loopback port with the
-// merchants' own credentials, so signatures are really verified, and its
-// checkout page for the online Alipay types.
-func (a *App) startEmbedded() error {
-	var ms []qfpaytest.Merchant
-	for _, name := range a.merchantNames() {
-		c := a.Merchants[name].creds.Load()
-		ms = append(ms, qfpaytest.Merchant{AppCode: c.AppCode, ClientKey: a.Merchants[name].doubleKey, MchID: c.MchID, Name: name})
-	}
-	run, err := qfpaytest.Start("127.0.0.1:0", ms...)
-	if err != nil {
-		return fmt.Errorf("qfpay: embedded QFPay: %w", err)
-	}
-	// Online Alipay payments get a pay_url on the double's own loopback
-	// port, where a browser on this machine walks the customer's flow.
-	run.SetCheckoutURL(run.URL)
-	a.embedded = run
-	a.upstream = &url.URL{Scheme: "http", Host: run.Addr}
-	a.client = newDoctorClient()
-	a.logger.Warn("environment embedded: payments go to the in-process QFPay double, never to QFPay; every answer carries X-Qfsign-Environment: embedded",
-		zap.String("upstream", run.URL), zap.String("checkout", run.URL+"/checkout/"))
-	return nil
 }
 
 // provisionVault attaches a shared key cache to every Vault-backed
@@ -223,7 +208,9 @@ func (a *App) Cleanup() error {
 	if a.client != nil {
 		a.client.CloseIdleConnections()
 	}
-	if a.embedded != nil {
+	if a.embeddedKey != "" {
+		_, _ = embeddedDoubles.Delete(a.embeddedKey)
+	} else if a.embedded != nil {
 		return a.embedded.Close()
 	}
 	return nil

@@ -22,6 +22,7 @@ func init() {
 //
 //	qfpay {
 //		environment <production|test|sandbox|embedded|base URL>
+//		embedded_notify <url>
 //		store       [file [<path>] { ... } | memory | redis <address>... { ... }]
 //		vault { ... }
 //		merchant <name> {
@@ -59,6 +60,14 @@ func (a *App) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 				return d.ArgErr()
 			}
 			a.Environment = d.Val()
+			if d.NextArg() {
+				return d.ArgErr()
+			}
+		case "embedded_notify":
+			if !d.NextArg() {
+				return d.ArgErr()
+			}
+			a.EmbeddedNotify = d.Val()
 			if d.NextArg() {
 				return d.ArgErr()
 			}

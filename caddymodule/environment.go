@@ -49,7 +49,7 @@ func parseEnvironment(env string) (*url.URL, error) {
 		return nil, fmt.Errorf("environment: %w", err)
 	}
 	if u.Scheme != "http" && u.Scheme != "https" || u.Host == "" {
-		return nil, fmt.Errorf("environment %q: want production, test, sandbox, embedded or an http(s) base URL", env)
+		return nil, fmt.Errorf("environment %q is not production, test, sandbox, embedded or an http(s) base URL%s", env, didYouMean(env))
 	}
 	if (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.User != nil || u.Fragment != "" {
 		return nil, fmt.Errorf("environment %q: a base URL has no path, query or credentials", env)
@@ -63,4 +63,38 @@ func parseEnvironment(env string) (*url.URL, error) {
 		host += ":" + port
 	}
 	return &url.URL{Scheme: u.Scheme, Host: host}, nil
+}
+
+// didYouMean suggests the named environment a typo was meant to be: one
+// it begins, or one a single edit away ("prod", "tset").
+func didYouMean(env string) string {
+	env = strings.ToLower(env)
+	names := []string{"production", "test", "sandbox", EnvEmbedded}
+	for _, n := range names {
+		if len(env) >= 3 && strings.HasPrefix(n, env) || editDistance(env, n) <= 2 {
+			return ": did you mean " + n + "?"
+		}
+	}
+	return ""
+}
+
+// editDistance is the Levenshtein distance of two short ASCII strings.
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur := make([]int, len(b)+1)
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev = cur
+	}
+	return prev[len(b)]
 }

@@ -54,6 +54,13 @@ type Gateway struct {
 	// 1298, or no answer) by querying QFPay until final or MaxWait.
 	// Default: off; the pending answer is passed on.
 	ResolvePending *ResolvePending `json:"resolve_pending,omitempty"`
+	// NotAtQFPayAfter: an order whose outcome is unknown (its answer was
+	// lost, or its gateway died) and that QFPay still has no record of
+	// this long after its claim was never charged: it is answered 404
+	// not_at_qfpay, and the application pays again with a new
+	// out_trade_no. Before that, 502 outcome_unknown with Retry-After.
+	// Default 10m, sized to QFPay's own consistency.
+	NotAtQFPayAfter caddy.Duration `json:"not_at_qfpay_after,omitempty"`
 	// StrictEscapes refuses a '%' not followed by two hex digits (rule
 	// escape). Default false: it is kept as a literal '%', as PHP and
 	// Python read it ("50% off"), signed so, and escaped on the wire.
@@ -157,6 +164,7 @@ func (h *Gateway) provisionExchange(send exchange.Send) {
 	if rp := h.ResolvePending; rp != nil {
 		x.ResolveWait, x.ResolveInterval = time.Duration(rp.MaxWait), time.Duration(rp.Interval)
 	}
+	x.NotAtQFPayAfter = time.Duration(h.NotAtQFPayAfter)
 	if h.VerifyResponse == verifyLog || h.VerifyResponse == verifyEnforce {
 		x.Verify, x.Enforce = h.verify, h.VerifyResponse == verifyEnforce
 	}

@@ -29,6 +29,7 @@ func parseGateway(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error) {
 //		order_ttl               <duration>
 //		on_store_error          <refuse|allow>
 //		resolve_pending         <max_wait> [<interval>]
+//		not_at_qfpay_after      <duration>
 //		strict_escapes
 //		mode                    <sign|observe>
 //		dial_timeout            <duration>
@@ -108,6 +109,8 @@ func (h *Gateway) unmarshalOption(d *caddyfile.Dispenser) (known bool, err error
 		}
 	case "resolve_pending":
 		h.ResolvePending, err = parseResolvePending(d)
+	case "not_at_qfpay_after":
+		h.NotAtQFPayAfter, err = parseDurationArg(d)
 	case "mode":
 		if !d.AllArgs(&h.Mode) {
 			return true, d.ArgErr()

@@ -3,6 +3,7 @@ package caddymodule
 import (
 	"errors"
 	"fmt"
+	"regexp"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -84,10 +85,8 @@ func (m *Merchant) provision(name string, embedded bool) error {
 	case embedded && appErr != nil && keyErr != nil:
 		// Neither given: the embedded double's demo credentials.
 		appCode, key = demoAppCode, demoClientKey
-	case appErr != nil:
-		return fmt.Errorf("merchant %s: app_code: unresolved or empty%s", name, demoHint(embedded))
-	case keyErr != nil:
-		return fmt.Errorf("merchant %s: client_key: unresolved or empty%s", name, demoHint(embedded))
+	case appErr != nil || keyErr != nil:
+		return fmt.Errorf("merchant %s: %s%s", name, missingCredentials(m, appErr, keyErr), demoHint(embedded))
 	}
 	mchID := repl.ReplaceAll(m.MchID, "")
 	creds, err := keys.NewCredentials(appCode, key, mchID, "static")
@@ -159,6 +158,39 @@ func resolveCredential(repl *caddy.Replacer, raw string) (string, error) {
 }
 
 var errUnresolved = errors.New("unresolved or empty")
+
+// missingCredentials names each missing credential with what to set: the
+// environment variable or the file behind its placeholder.
+func missingCredentials(m *Merchant, appErr, keyErr error) string {
+	var missing []string
+	if appErr != nil {
+		missing = append(missing, "app_code: "+unresolvedFix(m.AppCode))
+	}
+	if keyErr != nil {
+		missing = append(missing, "client_key: "+unresolvedFix(m.ClientKey))
+	}
+	return strings.Join(missing, "; ")
+}
+
+// envOrFile is a credential's placeholder: {env.NAME} or {file.PATH}.
+var envOrFile = regexp.MustCompile(`^\{(env|file)\.([^{}]+)\}$`)
+
+// unresolvedFix says what to do about a credential that resolved to
+// nothing. Only a whole {env.*} or {file.*} placeholder is quoted: a
+// literal (allowed with embedded) may be a key.
+func unresolvedFix(raw string) string {
+	m := envOrFile.FindStringSubmatch(raw)
+	switch {
+	case raw == "":
+		return "unresolved or empty: not configured"
+	case m == nil:
+		return "unresolved or empty: a placeholder in it resolves to nothing" // raw may hold a literal key
+	case m[1] == "env":
+		return "unresolved or empty: set the environment variable " + m[2]
+	default:
+		return "unresolved or empty: the file " + m[2] + " is missing, unreadable or empty"
+	}
+}
 
 // demoHint: with one credential given, demo values never fill in the other.
 func demoHint(embedded bool) string {

@@ -48,7 +48,7 @@ func fromFieldError(status int, fe *signer.FieldError) *refusal {
 
 // fromExchange is the exchange's refusal as the application gets it.
 func fromExchange(rf *exchange.Refusal) *refusal {
-	return &refusal{Status: rf.Status, Field: rf.Field, Rule: rf.Rule, Error: rf.Error}
+	return &refusal{Status: rf.Status, Field: rf.Field, Rule: rf.Rule, Error: rf.Error, retryAfter: rf.RetryAfter}
 }
 
 func (rf *refusal) write(w http.ResponseWriter) {

@@ -24,7 +24,7 @@ import (
 )
 
 func init() {
-	caddycmd.RegisterCommand(caddycmd.Command{
+	register(caddycmd.Command{
 		Name:  "doctor",
 		Usage: "--config <Caddyfile|config.json> [--adapter <name>] [--json] [--timeout <duration>]",
 		Short: "Checks that a config will work: keys, QFPay, store, risks",
@@ -52,7 +52,7 @@ The query touches no order; it counts against QFPay's rate limit once.
 			fs.String("adapter", "", "Config adapter (default: caddyfile unless the file name ends in .json)")
 			fs.Bool("json", false, "Print the report as JSON")
 			fs.Duration("timeout", 5*time.Second, "Timeout of each network step")
-			cmd.RunE = caddycmd.WrapCommandFuncForCobra(func(fl caddycmd.Flags) (int, error) {
+			cmd.RunE = actionable(func(fl caddycmd.Flags) (int, error) {
 				ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 				defer stop()
 				return runDoctor(ctx, fl, cmdIO(cmd))

@@ -28,7 +28,8 @@ Commands most used:
 
 Every other command is Caddy's (adapt, fmt, list-modules, reload, ...).
 Do not use upgrade, add-package or remove-package: they download a stock
-Caddy without qfsign's modules. Build a new binary instead (make, or
+Caddy without qfsign's modules. Build a new binary instead (make build,
+go install github.com/qfsign/qfsign/cmd/qfsign@latest, or
 scripts/xcaddy-build.sh for the image's build).
 
 Exit statuses of qfsign's commands: 0 success, 1 a check failed (a

@@ -8,10 +8,12 @@ import (
 	"net/url"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"unicode"
 
+	"github.com/caddyserver/caddy/v2"
 	caddycmd "github.com/caddyserver/caddy/v2/cmd"
 	"github.com/spf13/cobra"
 
@@ -22,9 +24,9 @@ import (
 const defaultSandboxListen = "127.0.0.1:9999"
 
 func init() {
-	caddycmd.RegisterCommand(caddycmd.Command{
+	register(caddycmd.Command{
 		Name:  "sandbox",
-		Usage: "[--listen <addr>] [--app-code <code>] [--key-env <VAR> | --key-file <path>] [--mchid <id>] [--notify-url <url>] [--checkout-url <url>]",
+		Usage: "[--listen <addr>] [--ledger <path> | --throwaway] [--app-code <code>] [--key-env <VAR> | --key-file <path>] [--mchid <id>] [--notify-url <url>] [--checkout-url <url>]",
 		Short: "Runs the QFPay double standalone for application CI",
 		Long: `
 Serves qfpaytest, the QFPay double the gateway embeds, on --listen until
@@ -46,17 +48,26 @@ sandbox's address as that browser reaches it (default: the listen
 address, with 127.0.0.1 for an unspecified host), e.g.
 http://localhost:9999 when the sandbox runs in a container.
 
+Its ledger (payments, refunds, the syssn counter, checkout pages) is
+kept in a file, by default in Caddy's data directory
+($XDG_DATA_HOME/caddy/qfsign/sandbox-qfpay.db), so after a restart old
+pay_urls open, queries find old orders and syssns do not repeat; one
+sandbox per file. --ledger names another file; --throwaway keeps the
+ledger in memory, gone when the sandbox stops.
+
 Point the gateway at it with QFPAY_ENV=http://<listen address>.
 `,
 		CobraFunc: func(cmd *cobra.Command) {
 			fs := cmd.Flags()
 			fs.String("listen", defaultSandboxListen, "Address to listen on")
+			fs.String("ledger", "", "File the ledger is kept in (default: sandbox-qfpay.db in Caddy's data directory)")
+			fs.Bool("throwaway", false, "Keep the ledger in memory only: gone when the sandbox stops")
 			fs.String("app-code", qfpaytest.DemoAppCode, "App code the double accepts")
 			addKeyFlags(fs, "", "Read the client key from this environment variable (default: the demo key)")
 			fs.String("mchid", "", "mchid the merchant must send (default: none, and mchid is refused)")
 			fs.String("notify-url", "", "Send notifications of successful payments and refunds to this URL")
 			fs.String("checkout-url", "", "Base of the checkout page's pay_url, as a browser reaches the sandbox (default: the listen address)")
-			cmd.RunE = caddycmd.WrapCommandFuncForCobra(func(fl caddycmd.Flags) (int, error) {
+			cmd.RunE = actionable(func(fl caddycmd.Flags) (int, error) {
 				ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 				defer stop()
 				return runSandbox(ctx, fl, cmdIO(cmd))
@@ -68,6 +79,7 @@ Point the gateway at it with QFPAY_ENV=http://<listen address>.
 // sandboxConfig is the sandbox's merchant and settings, from the flags.
 type sandboxConfig struct {
 	listen    string
+	ledger    string // "" with --throwaway
 	merchant  qfpaytest.Merchant
 	keyDesc   string // what to print for the key: the demo value or a fingerprint
 	keyExport string // the QFPAY_CLIENT_KEY=... part of the example line
@@ -76,9 +88,16 @@ type sandboxConfig struct {
 }
 
 func newSandboxConfig(fs caddycmd.Flags, st stdio) (sandboxConfig, error) {
-	c := sandboxConfig{listen: fs.String("listen")}
+	c := sandboxConfig{listen: fs.String("listen"), ledger: fs.String("ledger")}
 	if err := noArgs(fs); err != nil {
 		return c, err
+	}
+	switch {
+	case fs.Bool("throwaway") && c.ledger != "":
+		return c, usagef("--ledger and --throwaway: give one")
+	case fs.Bool("throwaway"):
+	case c.ledger == "":
+		c.ledger = filepath.Join(caddy.AppDataDir(), "qfsign", "sandbox-qfpay.db")
 	}
 	appCode := fs.String("app-code")
 	if appCode == "" || strings.IndexFunc(appCode, unicode.IsControl) >= 0 {
@@ -141,7 +160,7 @@ func runSandbox(ctx context.Context, fs caddycmd.Flags, st stdio) (int, error) {
 	if err != nil {
 		return exitFor(err, exitInput), err
 	}
-	run, err := qfpaytest.Start(c.listen, c.merchant)
+	run, err := c.start()
 	if err != nil {
 		return exitFailed, fmt.Errorf("sandbox: %w", err)
 	}
@@ -164,10 +183,22 @@ func runSandbox(ctx context.Context, fs caddycmd.Flags, st stdio) (int, error) {
 	return exitOK, nil
 }
 
+// start serves the double on its ledger file, or in memory (--throwaway).
+func (c sandboxConfig) start() (*qfpaytest.Running, error) {
+	if c.ledger == "" {
+		return qfpaytest.Start(c.listen, c.merchant)
+	}
+	return qfpaytest.StartPersistent(c.ledger, c.listen, c.merchant)
+}
+
 func (c sandboxConfig) print(w io.Writer, base string) error {
 	notify := "(none)"
 	if c.notifyURL != nil {
 		notify = c.notifyURL.Redacted()
+	}
+	ledger := c.ledger + " (kept across restarts; --throwaway for none)"
+	if c.ledger == "" {
+		ledger = "(memory: gone when the sandbox stops)"
 	}
 	mchid := "(none: requests must not send mchid)"
 	if c.merchant.MchID != "" {
@@ -181,9 +212,10 @@ func (c sandboxConfig) print(w io.Writer, base string) error {
   sign types:  md5 (default) or sha256 with X-QF-SIGNTYPE: SHA256
   notify URL:  %s
   checkout:    %s/checkout/<id> (pay_url of 801101, 801501, 801107, 801512: open it in a browser)
+  ledger:      %s
 point the gateway at it:
   QFPAY_ENV=%s QFPAY_APP_CODE=%s QFPAY_CLIENT_KEY=%s qfsign run --config Caddyfile.example
 stop with Ctrl-C or SIGTERM
-`, base, c.merchant.AppCode, c.keyDesc, mchid, notify, c.checkout, base, c.merchant.AppCode, c.keyExport)
+`, base, c.merchant.AppCode, c.keyDesc, mchid, notify, c.checkout, ledger, base, c.merchant.AppCode, c.keyExport)
 	return err
 }

@@ -7,7 +7,9 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -26,6 +28,9 @@ type sandboxRun struct {
 
 func startSandbox(t *testing.T, e env, args ...string) *sandboxRun {
 	t.Helper()
+	if !slices.Contains(args, "--ledger") && !slices.Contains(args, "--throwaway") {
+		args = append(args, "--ledger", filepath.Join(t.TempDir(), "ledger.db"))
+	}
 	fs := parse(t, "sandbox", append([]string{"--listen", "127.0.0.1:0"}, args...)...)
 	out, errOut := &syncBuffer{}, &syncBuffer{}
 	ctx, cancel := context.WithCancel(context.Background())
@@ -223,12 +228,44 @@ func TestSandboxBadFlags(t *testing.T) {
 		{"--app-code", ""},
 		{"--key-env", "QFSIGN_T_UNSET"},
 		{"--key", "x"},
+		{"--ledger", "x.db", "--throwaway"},
 	} {
 		fs := parse(t, "sandbox", args...)
 		code, err := runSandbox(context.Background(), fs, stdio{out: io.Discard, errOut: io.Discard, lookupEnv: env{}.lookup})
 		if err == nil || code == 0 {
 			t.Errorf("%q accepted", args)
 		}
+	}
+}
+
+// TestSandboxLedger: with a ledger file the sandbox remembers its orders
+// across a restart (a reused out_trade_no is refused, 1102); with
+// --throwaway it forgets them.
+func TestSandboxLedger(t *testing.T) {
+	ledger := filepath.Join(t.TempDir(), "sandbox.db")
+	tests := []struct {
+		name  string
+		args  []string
+		again string // respcd of the same out_trade_no after a restart
+	}{
+		{"ledger file", []string{"--ledger", ledger}, "1102"},
+		{"throwaway", []string{"--throwaway"}, "0000"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var got []string
+			for range 2 {
+				r := startSandbox(t, env{}, tt.args...)
+				got = append(got, pay(t, r.url, qfpaytest.DemoAppCode, qfpaytest.DemoClientKey, "CLI-LEDGER-1", signer.MD5))
+				if !strings.Contains(r.banner, "ledger:      "+map[bool]string{true: ledger, false: "(memory"}[tt.again == "1102"]) {
+					t.Errorf("banner:\n%s", r.banner)
+				}
+				r.stop(t)
+			}
+			if got[0] != "0000" || got[1] != tt.again {
+				t.Errorf("respcd %v, want 0000 then %s", got, tt.again)
+			}
+		})
 	}
 }
 

@@ -15,7 +15,7 @@ import (
 )
 
 func init() {
-	caddycmd.RegisterCommand(caddycmd.Command{
+	register(caddycmd.Command{
 		Name:  "sign",
 		Usage: "[--key-file <path> | --key-env <VAR>] [--sign-type md5|sha256] [--charset <label>] [--strict-escapes] [--app-code <code>] [--explain] [<name>=<value> ...]",
 		Short: "Prints the X-QF-SIGN signature of a QFPay form",
@@ -55,7 +55,7 @@ standard input), 3 input (the key or the form cannot be used).
 			fs.Bool("strict-escapes", false, "Refuse a '%' not followed by two hex digits, as qfpay_gateway's strict_escapes")
 			fs.String("app-code", "", "App code to show in the --explain header list")
 			fs.Bool("explain", false, "Explain the signature on standard error (values masked)")
-			cmd.RunE = caddycmd.WrapCommandFuncForCobra(func(fl caddycmd.Flags) (int, error) {
+			cmd.RunE = actionable(func(fl caddycmd.Flags) (int, error) {
 				return runSign(fl, cmdIO(cmd))
 			})
 		},

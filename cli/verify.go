@@ -13,7 +13,7 @@ import (
 )
 
 func init() {
-	caddycmd.RegisterCommand(caddycmd.Command{
+	register(caddycmd.Command{
 		Name:  "verify-notify",
 		Usage: "--sign <X-QF-SIGN> [--key-file <path> | --key-env <VAR>] [--sign-type md5|sha256] < body",
 		Short: "Verifies the signature of a QFPay notification",
@@ -37,7 +37,7 @@ never accepted as a flag value and never printed.
 			fs.String("sign", "", "The notification's X-QF-SIGN header value (required)")
 			fs.String("sign-type", "md5", "Digest: md5 (QFPay's notifications) or sha256")
 			addKeyFlags(fs, defaultKeyEnv, "Read the client key from this environment variable")
-			cmd.RunE = caddycmd.WrapCommandFuncForCobra(func(fl caddycmd.Flags) (int, error) {
+			cmd.RunE = actionable(func(fl caddycmd.Flags) (int, error) {
 				return runVerifyNotify(fl, cmdIO(cmd))
 			})
 		},

@@ -143,15 +143,25 @@ type route struct {
 }
 
 type handler struct {
-	Handler  string  `json:"handler"`
-	Merchant string  `json:"merchant"`
-	Routes   []route `json:"routes"` // subroute
+	Handler   string     `json:"handler"`
+	Merchant  string     `json:"merchant"`
+	Routes    []route    `json:"routes"`    // subroute
+	Upstreams []upstream `json:"upstreams"` // reverse_proxy
 }
 
-// delivers reports whether h passes requests to an application.
+type upstream struct {
+	Dial string `json:"dial"`
+}
+
+// delivers reports whether h passes requests to an application: a
+// reverse_proxy does unless every upstream it lists is an empty
+// placeholder now ({env.QFSIGN_NOTIFY_TO} unset).
 func (h handler) delivers() bool {
 	if h.Handler == "reverse_proxy" {
-		return true
+		repl := caddy.NewReplacer()
+		return len(h.Upstreams) == 0 || slices.ContainsFunc(h.Upstreams, func(u upstream) bool {
+			return strings.TrimSpace(repl.ReplaceAll(u.Dial, "")) != ""
+		})
 	}
 	for _, r := range h.Routes {
 		if slices.ContainsFunc(r.Handle, handler.delivers) {
@@ -179,7 +189,7 @@ func notifyRoutes(server string, routes []route, tail bool) ([]Check, int) {
 				n++
 				if !local {
 					out = append(out, Check{Scope: "config", Name: "notify routes", Status: Warn,
-						Detail: "server " + server + ": qfpay_notify " + h.Merchant + " has no reverse_proxy after it: verified notifications reach no application"})
+						Detail: "server " + server + ": qfpay_notify " + h.Merchant + " has no reverse_proxy after it, or its upstream is empty (e.g. QFSIGN_NOTIFY_TO unset): verified notifications reach no application"})
 				}
 			}
 			if h.Handler == "subroute" {

@@ -135,6 +135,8 @@ func TestNotifyRoutes(t *testing.T) {
 		{"subroute then proxy", `[{"handle":[{"handler":"subroute","routes":[{"handle":[` + notify + `]}]},` + proxy + `]}]`, 0},
 		{"nothing after", `[{"handle":[{"handler":"subroute","routes":[{"handle":[` + notify + `]}]}]}]`, 1},
 		{"proxy before only", `[{"handle":[` + proxy + `]},{"handle":[` + notify + `]}]`, 1},
+		{"proxy to an empty placeholder", `[{"handle":[` + notify + `,{"handler":"reverse_proxy","upstreams":[{"dial":"{env.QFSIGN_T_UNSET_NOTIFY}"}]}]}]`, 1},
+		{"proxy to an address", `[{"handle":[` + notify + `,{"handler":"reverse_proxy","upstreams":[{"dial":"{env.QFSIGN_T_UNSET_NOTIFY}"},{"dial":"127.0.0.1:9"}]}]}]`, 0},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			var rs []route

@@ -95,6 +95,10 @@ type Exchange struct {
 	ResolveWait time.Duration
 	// ResolveInterval between queries. Default 3s (QFPay asks for 3-5s).
 	ResolveInterval time.Duration
+	// NotAtQFPayAfter: an order whose outcome is unknown and that QFPay
+	// still has no record of this long after its claim was never charged;
+	// it is answered 404 not_at_qfpay. Default 10 minutes.
+	NotAtQFPayAfter time.Duration
 	// Verify checks a signed answer and reports false on a mismatch;
 	// with Enforce a mismatch is refused with 502. Nil: no check.
 	Verify  func(*Response) bool
@@ -108,6 +112,7 @@ type Exchange struct {
 const (
 	DefaultOrderTTL        = 7 * 24 * time.Hour
 	DefaultPendingInterval = 3 * time.Second
+	DefaultNotAtQFPayAfter = 10 * time.Minute
 	// inflightMax: an in-flight record older than this belongs to a
 	// request that died with its gateway; it is resolved by query.
 	inflightMax = 2 * time.Minute
@@ -124,6 +129,9 @@ func (x *Exchange) Init() {
 	}
 	if x.ResolveInterval <= 0 {
 		x.ResolveInterval = DefaultPendingInterval
+	}
+	if x.NotAtQFPayAfter <= 0 {
+		x.NotAtQFPayAfter = DefaultNotAtQFPayAfter
 	}
 	if x.Clock == nil {
 		x.Clock = realClock{}
@@ -154,10 +162,11 @@ type Txn struct {
 
 	OrderKey  string
 	OrderHash string
-	Guarded   bool   // this request holds the out_trade_no claim
-	Order     string // new, replayed, resolved_by_query, unguarded
-	Queries   int    // /trade/v1/query calls made
-	Resent    bool   // signed again after 1108 with a rotated key
+	Guarded   bool      // this request holds the out_trade_no claim
+	Order     string    // new, replayed, resolved_by_query, unguarded
+	ClaimedAt time.Time // resolved_by_query: when the order was claimed (or its outcome recorded)
+	Queries   int       // /trade/v1/query calls made
+	Resent    bool      // signed again after 1108 with a rotated key
 }
 
 // Sign binds the app code, signs Params with Creds and keeps the wire

@@ -83,12 +83,14 @@ func TestGuard(t *testing.T) {
 		rule    string
 		order   string
 		storeOp string // counted store error
+		// retryAfter: the refusal's Retry-After, in seconds
+		retryAfter int
 	}{
 		{name: "new", otn: "G-1", action: Forward, order: "new"},
 		{name: "same number, other amount", setup: func(x *Exchange, _ *fakeClock) { claim(t, x, "G-1", "1500") },
 			otn: "G-1", amount: "1600", action: Refuse, rule: RuleReused},
 		{name: "in progress", setup: func(x *Exchange, _ *fakeClock) { claim(t, x, "G-1", "1500") },
-			otn: "G-1", action: Refuse, rule: RuleInProgress},
+			otn: "G-1", action: Refuse, rule: RuleInProgress, retryAfter: 120},
 		{name: "in flight past its bound is resolved by query", setup: func(x *Exchange, c *fakeClock) {
 			claim(t, x, "G-1", "1500")
 			c.now = c.now.Add(inflightMax + time.Second)
@@ -97,7 +99,7 @@ func TestGuard(t *testing.T) {
 			x.ResolveWait = 30 * time.Second
 			claim(t, x, "G-1", "1500")
 			c.now = c.now.Add(inflightMax + 10*time.Second)
-		}, otn: "G-1", action: Refuse, rule: RuleInProgress},
+		}, otn: "G-1", action: Refuse, rule: RuleInProgress, retryAfter: 20},
 		{name: "unreadable record", setup: func(x *Exchange, _ *fakeClock) {
 			_ = x.Store.Put(ctx, "order:shop:G-1", "garbage", time.Hour)
 		}, otn: "G-1", action: Refuse, rule: RuleInProgress},
@@ -130,6 +132,9 @@ func TestGuard(t *testing.T) {
 			rule := ""
 			if d.Refusal != nil {
 				rule = d.Refusal.Rule
+			}
+			if tt.retryAfter != 0 && d.Refusal.RetryAfter != tt.retryAfter {
+				t.Fatalf("Retry-After %d, want %d", d.Refusal.RetryAfter, tt.retryAfter)
 			}
 			if d.Action != tt.action || rule != tt.rule || tx.Order != tt.order {
 				t.Fatalf("got %v %q order %q, want %v %q %q", d.Action, rule, tx.Order, tt.action, tt.rule, tt.order)

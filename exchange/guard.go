@@ -3,6 +3,7 @@ package exchange
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"time"
 
@@ -24,6 +25,7 @@ const (
 	RuleReused            = "reused"
 	RuleStore             = "store"
 	RuleOutcomeUnknown    = "outcome_unknown"
+	RuleNotAtQFPay        = "not_at_qfpay"
 	RuleUnreachable       = "upstream_unreachable"
 	RuleUpstreamAnswer    = "upstream_answer"
 	RuleResponseSignature = "response_signature"
@@ -35,6 +37,9 @@ type Refusal struct {
 	Field  string
 	Rule   string
 	Error  string
+	// RetryAfter, in seconds, is when asking again can get another
+	// answer (a Retry-After header); 0 for none.
+	RetryAfter int
 }
 
 // Action is what the guard decided.
@@ -82,22 +87,34 @@ func (x *Exchange) Guard(ctx context.Context, t *Txn) Decision {
 	switch {
 	case !found || !ok:
 		// Expired between Claim and Get, or unreadable: refuse, do not guess.
-		return refuse(inProgress)
+		return refuse(inProgressFor(time.Second))
 	case prev.Hash != t.OrderHash:
 		return refuse(reused)
 	case prev.State == StateDone:
 		t.Order = "replayed"
 		return Decision{Action: Replay, Record: prev}
 	case prev.State == StateInFlight && now.Sub(time.Unix(prev.At, 0)) < inflightMax+x.ResolveWait:
-		return refuse(inProgress)
+		// The answer is due within inflightMax+ResolveWait of the claim;
+		// after that the claim is taken as its gateway's, dead, and the
+		// order is answered by query.
+		return refuse(inProgressFor(time.Unix(prev.At, 0).Add(inflightMax + x.ResolveWait).Sub(now)))
 	}
-	t.Guarded, t.Order = true, "resolved_by_query"
+	t.Guarded, t.Order, t.ClaimedAt = true, "resolved_by_query", time.Unix(prev.At, 0)
 	return Decision{Action: Resolve, Record: prev}
 }
 
+// inProgressFor refuses a request whose out_trade_no is in flight; the
+// earlier request's answer is due within wait.
+func inProgressFor(wait time.Duration) *Refusal {
+	s := seconds(wait)
+	return &Refusal{Status: http.StatusConflict, Field: "out_trade_no", Rule: RuleInProgress, RetryAfter: s,
+		Error: fmt.Sprintf("a request with this out_trade_no is in progress; its answer is due within %d s: send the same request again after that (Retry-After), never with a new out_trade_no before it", s)}
+}
+
+// seconds rounds d up to whole seconds, at least 1.
+func seconds(d time.Duration) int { return max(1, int((d+time.Second-1)/time.Second)) }
+
 var (
-	inProgress = &Refusal{Status: http.StatusConflict, Field: "out_trade_no", Rule: RuleInProgress,
-		Error: "a request with this out_trade_no is in progress; wait for its answer"}
 	reused = &Refusal{Status: http.StatusConflict, Field: "out_trade_no", Rule: RuleReused,
 		Error: "this out_trade_no was already used with other parameters; QFPay requires a new one for every payment and refund"}
 	storeDown = &Refusal{Status: http.StatusServiceUnavailable, Rule: RuleStore,

@@ -64,16 +64,29 @@ func TestResolvePending(t *testing.T) {
 const http500 = 500
 
 // TestAnswerByQuery: a retry of an unknown order is answered from
-// QFPay's record, or refused while QFPay has none; never resent.
+// QFPay's record; while QFPay has none, "ask again" with Retry-After until
+// NotAtQFPayAfter from the claim, then 404 not_at_qfpay (counted); when
+// QFPay cannot be asked, outcome_unknown. Never resent.
 func TestAnswerByQuery(t *testing.T) {
 	ctx := context.Background()
-	q := &fakeQFPay{payments: []reply{{err: connReset}}, queries: []reply{ok(`{"respcd":"0000","data":[]}`)}}
-	x, _, _ := newExchange(t, q)
+	noRow := ok(`{"respcd":"0000","data":[]}`)
+	q := &fakeQFPay{payments: []reply{{err: connReset}}, queries: []reply{noRow}}
+	x, clock, ev := newExchange(t, q)
 	run(ctx, x, payment(t, x, "U-1", "1500"))
 
 	d, res := run(ctx, x, payment(t, x, "U-1", "1500"))
-	if d.Action != Resolve || res.Refusal != noRecord || res.Outcome != Keep || res.Class() != "upstream_error" {
-		t.Fatalf("no row: %v %+v", d.Action, res)
+	if d.Action != Resolve || res.Refusal.Rule != RuleOutcomeUnknown || res.Refusal.RetryAfter != 600 || res.Outcome != Keep || res.Class() != "upstream_error" {
+		t.Fatalf("no row yet: %v %+v %+v", d.Action, res, res.Refusal)
+	}
+	clock.now = clock.now.Add(x.NotAtQFPayAfter)
+	q.queries = []reply{noRow}
+	d, res = run(ctx, x, payment(t, x, "U-1", "1500"))
+	if d.Action != Resolve || res.Refusal != notAtQFPay || res.Refusal.Status != 404 || res.Outcome != Keep || !slices.Contains(ev.pending, RuleNotAtQFPay) {
+		t.Fatalf("no row after the grace period: %v %+v events %v", d.Action, res, ev.pending)
+	}
+	q.queries = []reply{{status: http500, body: "{}"}}
+	if _, res = run(ctx, x, payment(t, x, "U-1", "1500")); res.Refusal != noRecord {
+		t.Fatalf("QFPay cannot be asked: %+v", res)
 	}
 	q.queries = []reply{ok(rowAnswer("U-1", "0000"))}
 	d, res = run(ctx, x, payment(t, x, "U-1", "1500"))

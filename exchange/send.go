@@ -3,7 +3,9 @@ package exchange
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
+	"time"
 
 	"go.uber.org/zap"
 
@@ -100,8 +102,18 @@ var (
 	noAnswer = &Refusal{Status: http.StatusBadGateway, Rule: RuleOutcomeUnknown,
 		Error: "QFPay did not answer; the outcome is unknown. Send the same request again: the gateway will query QFPay, never resend"}
 	noRecord = &Refusal{Status: http.StatusBadGateway, Field: "out_trade_no", Rule: RuleOutcomeUnknown,
-		Error: "the outcome of the earlier request with this out_trade_no is unknown and QFPay shows no final record of it yet; ask again later"}
+		Error: "the outcome of the earlier request with this out_trade_no is unknown and QFPay could not be asked; send the same request again later, never with a new out_trade_no"}
+	notAtQFPay = &Refusal{Status: http.StatusNotFound, Field: "out_trade_no", Rule: RuleNotAtQFPay,
+		Error: "QFPay has no record of this out_trade_no long after it was claimed: it was never charged. Pay again with a new out_trade_no"}
 )
+
+// notYetAtQFPay answers an unknown order QFPay has no record of yet:
+// ask again when the grace period ends, then the answer is final.
+func notYetAtQFPay(wait time.Duration) *Refusal {
+	s := seconds(wait)
+	return &Refusal{Status: http.StatusBadGateway, Field: "out_trade_no", Rule: RuleOutcomeUnknown, RetryAfter: s,
+		Error: fmt.Sprintf("the outcome of the earlier request with this out_trade_no is unknown and QFPay has no record of it yet; send the same request again after %d s (Retry-After): then QFPay's record, or 404 not_at_qfpay if it still has none. Never with a new out_trade_no before that", s)}
+}
 
 // Classify checks QFPay's answer (verify_response), resolves a pending
 // one by query when configured, and decides what the result means for
@@ -149,8 +161,20 @@ func failure(res *Result) *Refusal {
 
 // AnswerByQuery answers a retry of an order whose outcome is unknown:
 // from QFPay's record of it, never by sending it again.
+//
+// QFPay having no record of the order is an answer too: before
+// NotAtQFPayAfter from the claim, "ask again then"; after it, "never
+// charged", counted as the pending result not_at_qfpay. Either way the
+// order is never sent again and its record is kept.
 func (x *Exchange) AnswerByQuery(ctx context.Context, t *Txn) *Result {
 	body, err := x.resolve(ctx, t, nil)
+	if errors.Is(err, ErrNoRow) && !t.ClaimedAt.IsZero() {
+		if wait := t.ClaimedAt.Add(x.NotAtQFPayAfter).Sub(x.Clock.Now()); wait > 0 {
+			return &Result{Err: err, Refusal: notYetAtQFPay(wait), Outcome: Keep}
+		}
+		x.Events.Pending(RuleNotAtQFPay)
+		return &Result{Err: err, Refusal: notAtQFPay, Outcome: Keep}
+	}
 	if err != nil {
 		return &Result{Err: err, Refusal: noRecord, Outcome: Keep}
 	}

@@ -115,6 +115,7 @@ func (s *Server) orderLocked(token string) *entry {
 	}
 	for i := range s.trades {
 		if e := &s.trades[i]; e.co.token == token {
+			s.touchLocked(i)
 			s.settleLocked(e)
 			return e
 		}

@@ -105,6 +105,7 @@ func byOutTradeNo(e *entry) string { return e.OutTradeNo }
 func (s *Server) findLocked(appCode string, id func(*entry) string, v string) *entry {
 	for i := range s.trades {
 		if e := &s.trades[i]; e.appCode == appCode && id(e) == v {
+			s.touchLocked(i) // the caller may change it
 			return e
 		}
 	}

@@ -141,8 +141,9 @@ func (s *Server) waitFor(ctx context.Context, cond func() bool) error {
 	}
 }
 
-// changedLocked wakes every waiter.
+// changedLocked saves what changed in the ledger and wakes every waiter.
 func (s *Server) changedLocked() {
+	s.saveLocked()
 	close(s.n.changed)
 	s.n.changed = make(chan struct{})
 }

@@ -42,6 +42,7 @@ func (s *Server) refund(m Merchant, form map[string]string) any {
 		payment: s.derivedLocked(orig, form, form["out_trade_no"]),
 	}
 	s.trades = append(s.trades, e) // orig is stale from here on
+	s.touchLocked(len(s.trades) - 1)
 	_ = s.notifyLocked(e, notifyRefund)
 	return followUp{result: success(), payment: e.payment, OrigSyssn: e.origSyssn}
 }

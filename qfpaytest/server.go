@@ -12,6 +12,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"go.etcd.io/bbolt"
 )
 
 const (
@@ -55,6 +57,10 @@ type Server struct {
 
 	checkoutURL string       // base of pay_url when the checkout page is on; see checkout.go
 	pages       http.Handler // the checkout page, see checkout_http.go
+
+	ledger    *bbolt.DB        // nil: the ledger lives in memory only; see persist.go
+	touched   map[int]struct{} // indexes of trades to save at the next changedLocked
+	ledgerErr error            // a failed save: trades are refused from then on
 }
 
 // result is the envelope every QFPay answer starts with.
@@ -192,6 +198,9 @@ func (s *Server) route(path string) (route, bool) {
 func (s *Server) trade(r *http.Request, body []byte, h handler) any {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.ledgerErr != nil {
+		return failure("1100", "system under maintenance: the ledger could not be saved")
+	}
 	m, ok := s.merchants[headerValue(r.Header, "X-QF-APPCODE")]
 	if !ok || m.AppCode == "" {
 		return failure("1150", "app code not found")
@@ -280,6 +289,8 @@ type Running struct {
 	done chan error
 	once sync.Once
 	err  error
+
+	closeLedger func() error // StartPersistent's file; nil for Start
 }
 
 // Start listens on addr ("127.0.0.1:0" typical) and serves in a goroutine.
@@ -288,7 +299,11 @@ func Start(addr string, merchants ...Merchant) (*Running, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := New(merchants...)
+	return serve(ln, New(merchants...)), nil
+}
+
+// serve serves s on ln in a goroutine.
+func serve(ln net.Listener, s *Server) *Running {
 	r := &Running{
 		Server: s,
 		Addr:   ln.Addr().String(),
@@ -299,7 +314,7 @@ func Start(addr string, merchants ...Merchant) (*Running, error) {
 	// Shutdown waits for handlers, so scripted hangs must end first.
 	r.srv.RegisterOnShutdown(s.Close)
 	go func() { r.done <- r.srv.Serve(ln) }()
-	return r, nil
+	return r
 }
 
 // Close shuts the listener and server down, waits for the serve goroutine,
@@ -316,6 +331,9 @@ func (r *Running) Close() error {
 			r.err = errors.Join(r.err, err)
 		}
 		r.Server.Close()
+		if r.closeLedger != nil {
+			r.err = errors.Join(r.err, r.closeLedger())
+		}
 	})
 	return r.err
 }

@@ -141,6 +141,7 @@ func (s *Server) payLocked(m Merchant, form map[string]string, o Outcome) any {
 	}
 	s.openCheckoutLocked(&e, m, form, now)
 	s.trades = append(s.trades, e)
+	s.touchLocked(len(s.trades) - 1)
 	if e.respcd == "0000" {
 		_ = s.notifyLocked(e, notifyPayment) // no URL set: nothing to send
 	}
@@ -165,6 +166,7 @@ func (s *Server) query(m Merchant, form map[string]string) any {
 		e := &s.trades[i]
 		if e.appCode == m.AppCode && matches(syssns, e.Syssn) && matches(outs, e.OutTradeNo) &&
 			(form["pay_type"] == "" || form["pay_type"] == e.PayType) {
+			s.touchLocked(i)
 			s.settleLocked(e)
 			s.observeLocked(e)
 			rows = append(rows, e.row())

@@ -61,6 +61,7 @@ type reply struct {
 	body     string
 	replayed string
 	resolved string
+	retry    string // Retry-After
 	fields   map[string]any
 }
 
@@ -75,7 +76,7 @@ func (s *guardSetup) send(t *testing.T, method, path, form string) reply {
 	}
 	resp, body := s.gw.do(t, req)
 	r := reply{status: resp.StatusCode, body: string(body), replayed: resp.Header.Get("X-Qfsign-Replayed"),
-		resolved: resp.Header.Get("X-Qfsign-Resolved")}
+		resolved: resp.Header.Get("X-Qfsign-Resolved"), retry: resp.Header.Get("Retry-After")}
 	_ = json.Unmarshal(body, &r.fields)
 	return r
 }

@@ -2,6 +2,7 @@ package tests
 
 import (
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 )
@@ -24,8 +25,9 @@ func TestLostRecordIsNotResent(t *testing.T) {
 	if !out.WaitFor("a record was not written", 10*time.Second) {
 		t.Fatalf("no lost-record log line; output:\n%s", tail(out.String(), 2000))
 	}
-	if rep := r.pay(t, payForm(otn, 1500)); rep.status != http.StatusConflict || rep.field("rule") != "in_progress" {
-		t.Fatalf("retry after the lost record: %+v, want 409 in_progress", rep)
+	if rep := r.pay(t, payForm(otn, 1500)); rep.status != http.StatusConflict || rep.field("rule") != "in_progress" ||
+		rep.retry == "" || !strings.Contains(rep.field("error"), "due within "+rep.retry+" s") {
+		t.Fatalf("retry after the lost record: %+v, want 409 in_progress saying how long (Retry-After)", rep)
 	}
 	first.kill()
 
