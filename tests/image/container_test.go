@@ -45,7 +45,8 @@ func freePort(t *testing.T) int {
 func startContainer(t *testing.T, name string, env ...string) (*container, time.Duration) {
 	t.Helper()
 	images(t)
-	c := &container{name: "qfsign-test-" + name, volume: "qfsign-test-" + name, listen: fmt.Sprintf("127.0.0.1:%d", freePort(t))}
+	port := freePort(t)
+	c := &container{name: "qfsign-test-" + name, volume: "qfsign-test-" + name, listen: fmt.Sprintf("127.0.0.1:%d", port)}
 	exec.Command("podman", "rm", "-f", c.name).Run() // a previous run's, killed before its cleanup
 	exec.Command("podman", "volume", "rm", "-f", c.volume).Run()
 	t.Cleanup(func() {
@@ -58,7 +59,7 @@ func startContainer(t *testing.T, name string, env ...string) (*container, time.
 	})
 	args := []string{"run", "-d", "--name", c.name, "--network", "host",
 		"--read-only", "--cap-drop=ALL", "--user", "65532:65532", "--security-opt", "no-new-privileges",
-		"-v", c.volume + ":/var/lib/qfsign", "-e", "QFSIGN_LISTEN=" + c.listen}
+		"-v", c.volume + ":/var/lib/qfsign", "-e", fmt.Sprintf("QFSIGN_PORT=%d", port)}
 	for _, e := range env {
 		args = append(args, "-e", e)
 	}
