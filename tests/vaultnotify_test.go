@@ -76,6 +76,11 @@ func startVaultNotify(t *testing.T) (*vaultSetup, *application, func(body, key s
 	route /trade/v1/* {
 		qfpay_gateway default
 	}`)
+	// Keys load after the server starts: a notification before that is
+	// 503 key_unavailable, not the answer these tests are about.
+	if len(s.gw.waitLogLines(t, "key loaded")) == 0 {
+		t.Fatal("the merchant's key was not loaded within 5 s")
+	}
 	notify := func(body, key string) (*http.Response, []byte) {
 		return s.gw.post(t, "/qfpay/notify", body, "X-QF-SIGN", md5Upper(body+key), "Content-Type", "application/json")
 	}
