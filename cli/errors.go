@@ -36,13 +36,14 @@ func printError(w io.Writer, err error) {
 
 // exitStatus hands status to Caddy's main, which exits with it: Caddy's
 // wrapper makes the exit error for status > 1 (given no error, it logs
-// nothing); status 1 needs an error; cobra must not print either again.
+// nothing); any other error exits 1, as with Caddy's wrapper; cobra must
+// not print it again.
 func exitStatus(cmd *cobra.Command, status int, err error) error {
 	cmd.SilenceErrors = true
 	if status > 1 {
 		return caddycmd.WrapCommandFuncForCobra(func(caddycmd.Flags) (int, error) { return status, nil })(cmd, nil)
 	}
-	if err != nil || status == 1 {
+	if err != nil {
 		return errAlreadyPrinted
 	}
 	return nil

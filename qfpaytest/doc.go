@@ -10,7 +10,9 @@
 //
 // Every request is recorded before any check, so tests can assert on what
 // reached "QFPay", including requests it refused. Payments and refunds
-// live in memory only and survive Reset, so duplicate out_trade_no
+// live in memory (New, Start) or also in a ledger file (StartPersistent,
+// which keeps them, the syssn counter, checkout pages and the address
+// across restarts) and survive Reset, so duplicate out_trade_no
 // detection keeps working; query finds both, with QFPay's order_type,
 // origssn and cancel flags.
 //
