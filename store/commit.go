@@ -55,10 +55,10 @@ type committer struct {
 	pending map[string]deferred
 	seq     uint64
 	closing bool
-	wake    chan struct{} // capacity 1: "the queue is not empty"
+	wake    chan struct{} // capacity 1: "a commit is due"
 	done    chan struct{} // closed when the loop has drained and exited
 	commits int           // transactions run, for tests; under mu
-	flush   *time.Timer   // armed while only deferred writes are queued
+	flush   *time.Timer   // commits deferred writes that no claim came to carry
 	after   time.Duration // flushAfter; tests lengthen it
 }
 

@@ -275,7 +275,8 @@ func (s *File) Get(ctx context.Context, key string) (string, bool, error) {
 	return val, found, nil
 }
 
-// Put implements Store: it returns once the value is on disk.
+// Put implements Store: it returns once its commit ends (on disk unless
+// NoSync).
 func (s *File) Put(ctx context.Context, key, val string, ttl time.Duration) error {
 	return s.update(ctx, "put", func(kv, exp *bolt.Bucket, now time.Time) error {
 		return putRecord(kv, exp, key, kv.Get([]byte(key)), record{expires: now.Add(ttl), val: []byte(val)})

@@ -14,9 +14,10 @@ import (
 	"time"
 )
 
-// Store is a small key-value contract that File (one bbolt transaction
-// each), Redis (SET NX PX, GET, SET PX, DEL, one script) and Memory (one
-// lock) implement atomically.
+// Store is a small key-value contract that File (one writer; a bbolt
+// transaction shared by the writes queued together), Redis (SET NX PX,
+// GET, SET PX, DEL, one script) and Memory (one lock) implement
+// atomically.
 type Store interface {
 	// Claim sets key to val only if key is absent; it reports whether it did.
 	Claim(ctx context.Context, key, val string, ttl time.Duration) (bool, error)
