@@ -155,12 +155,13 @@ type upstream struct {
 
 // delivers reports whether h passes requests to an application: a
 // reverse_proxy does unless every upstream it lists is an empty
-// placeholder now ({env.QFSIGN_NOTIFY_TO} unset).
+// placeholder now ({env.QFSIGN_NOTIFY_TO} unset); a request-time
+// placeholder ({http.*}, {vars.*}) is kept, not taken for empty.
 func (h handler) delivers() bool {
 	if h.Handler == "reverse_proxy" {
 		repl := caddy.NewReplacer()
 		return len(h.Upstreams) == 0 || slices.ContainsFunc(h.Upstreams, func(u upstream) bool {
-			return strings.TrimSpace(repl.ReplaceAll(u.Dial, "")) != ""
+			return strings.TrimSpace(repl.ReplaceKnown(u.Dial, "")) != ""
 		})
 	}
 	for _, r := range h.Routes {

@@ -140,3 +140,23 @@ func TestQueryRequest(t *testing.T) {
 		t.Fatalf("%+v", req)
 	}
 }
+
+// TestNotAtQFPayNotAcrossAMonth: QFPay's query searches one calendar
+// month, so an order claimed at 23:55 on the last day (Hong Kong time)
+// and still without a row after the grace period is not declared never
+// charged in the next month: it stays 502 outcome_unknown, never 404.
+func TestNotAtQFPayNotAcrossAMonth(t *testing.T) {
+	ctx := context.Background()
+	noRow := ok(`{"respcd":"0000","data":[]}`)
+	q := &fakeQFPay{payments: []reply{{err: connReset}}, queries: []reply{noRow}}
+	x, clock, _ := newExchange(t, q)
+	clock.now = time.Date(2026, 11, 30, 23, 55, 0, 0, qfpayZone)
+	run(ctx, x, payment(t, x, "U-2", "1500"))
+	clock.now = clock.now.Add(x.NotAtQFPayAfter + time.Minute)
+	if _, res := run(ctx, x, payment(t, x, "U-2", "1500")); res.Refusal != noRecord {
+		t.Fatalf("no row in the next month: %+v, want outcome_unknown", res.Refusal)
+	}
+	if n := q.count(signer.PaymentEndpoint.Path); n != 1 {
+		t.Fatalf("QFPay saw %d payments", n)
+	}
+}

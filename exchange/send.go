@@ -165,10 +165,12 @@ func failure(res *Result) *Refusal {
 // QFPay having no record of the order is an answer too: before
 // NotAtQFPayAfter from the claim, "ask again then"; after it, "never
 // charged", counted as the pending result not_at_qfpay. Either way the
-// order is never sent again and its record is kept.
+// order is never sent again and its record is kept. QFPay's query
+// searches one calendar month (start_time/end_time): across a month
+// boundary no row proves nothing, and the answer stays "ask again".
 func (x *Exchange) AnswerByQuery(ctx context.Context, t *Txn) *Result {
 	body, err := x.resolve(ctx, t, nil)
-	if errors.Is(err, ErrNoRow) && !t.ClaimedAt.IsZero() {
+	if errors.Is(err, ErrNoRow) && !t.ClaimedAt.IsZero() && sameQFPayMonth(t.ClaimedAt, x.Clock.Now()) {
 		if wait := t.ClaimedAt.Add(x.NotAtQFPayAfter).Sub(x.Clock.Now()); wait > 0 {
 			return &Result{Err: err, Refusal: notYetAtQFPay(wait), Outcome: Keep}
 		}
@@ -215,4 +217,14 @@ func (res *Result) Class() string {
 		return "upstream_error"
 	}
 	return string(signer.ClassifyRespcd(res.Answer.Respcd))
+}
+
+// qfpayZone is QFPay's calendar (Hong Kong, UTC+8, no daylight saving).
+var qfpayZone = time.FixedZone("HKT", 8*60*60)
+
+// sameQFPayMonth reports whether a and b fall in one calendar month of
+// QFPay's, the span its query searches.
+func sameQFPayMonth(a, b time.Time) bool {
+	a, b = a.In(qfpayZone), b.In(qfpayZone)
+	return a.Year() == b.Year() && a.Month() == b.Month()
 }

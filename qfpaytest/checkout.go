@@ -110,7 +110,9 @@ func (s *Server) settleLocked(e *entry) {
 
 // orderLocked returns the checkout order with token, settled, or nil.
 func (s *Server) orderLocked(token string) *entry {
-	if token == "" {
+	// After a failed save the page refuses as trades do: what it shows
+	// paid must be what a restart finds.
+	if token == "" || s.ledgerErr != nil {
 		return nil
 	}
 	for i := range s.trades {
