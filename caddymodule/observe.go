@@ -105,19 +105,18 @@ func (h *Gateway) compare(o *observation, p signer.Params, rf *refusal, creds *k
 	// Sign mode signs with the merchant's sign_type, whatever the
 	// application declared. QFPay verifies the fields as received.
 	t := h.m.signType
-	if namesSignType(st, t) && signer.Verify(p, creds.Key, t, strings.TrimSpace(sig)) {
+	named := namesSignType(st, t)
+	if named && signer.Verify(p, creds.Key, t, strings.TrimSpace(sig)) {
 		o.signature = "match"
 	} else {
 		o.signature = "mismatch"
-	}
-	if !namesSignType(st, t) {
-		o.field, o.rule = "X-QF-SIGNTYPE", ruleSignType
 	}
 	pol := h.m.policy
 	pol.MchID = creds.MchID
 	_, verr := o.ep.Validate(append(signer.Params(nil), p...), &pol)
 	o.unknown = findUnknown(o.ep, p)
-	urf := h.checkUnknown(o.ep, o.unknown)
+	urf := h.unknownRefusal(o.ep, o.unknown)
+	h.countUnknown(o.ep, o.unknown, false) // observe forwards them
 	switch {
 	case verr != nil:
 		o.result, o.rule = observeWouldRefuse, signer.RuleSyntax
@@ -130,6 +129,9 @@ func (h *Gateway) compare(o *observation, p signer.Params, rf *refusal, creds *k
 		o.result = observeAppCode
 	case o.signature != "match":
 		o.result = observeSignature
+		if !named {
+			o.field, o.rule = "X-QF-SIGNTYPE", ruleSignType
+		}
 	default:
 		o.result = observeMatch
 	}

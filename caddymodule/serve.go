@@ -81,10 +81,11 @@ func (h *Gateway) prepare(r *http.Request, t *txn) *refusal {
 	if rf != nil {
 		return rf
 	}
-	if t.unknown = findUnknown(ep, p); t.unknown.count > 0 {
-		if rf := h.checkUnknown(ep, t.unknown); rf != nil {
-			return rf
-		}
+	t.unknown = findUnknown(ep, p)
+	rf = h.unknownRefusal(ep, t.unknown)
+	h.countUnknown(ep, t.unknown, rf != nil)
+	if rf != nil {
+		return rf
 	}
 	creds, err := h.m.credentials()
 	if err != nil {

@@ -52,20 +52,25 @@ func findUnknown(ep *signer.Endpoint, p signer.Params) unknownFields {
 	return u
 }
 
-// checkUnknown counts u and, under unknown_fields refuse, refuses the
-// request naming its first unknown field.
-func (h *Gateway) checkUnknown(ep *signer.Endpoint, u unknownFields) *refusal {
-	if u.count == 0 {
-		return nil
-	}
-	action := "passed"
-	if h.UnknownFields == unknownRefuse {
-		action = "refused"
-	}
-	unknownFieldsTotal.WithLabelValues(h.Merchant, ep.Path, action).Add(float64(u.count))
-	if action == "passed" {
+// unknownRefusal is the refusal of u under unknown_fields refuse, naming
+// its first unknown field, or nil.
+func (h *Gateway) unknownRefusal(ep *signer.Endpoint, u unknownFields) *refusal {
+	if u.count == 0 || h.UnknownFields != unknownRefuse {
 		return nil
 	}
 	return &refusal{Status: http.StatusBadRequest, Field: u.names[0], Rule: ruleUnknownField,
 		Error: "the field is not one " + ep.Path + " knows, and this gateway refuses unknown fields (unknown_fields refuse)"}
+}
+
+// countUnknown counts u's fields as refused or passed (forwarded, which
+// observe mode always does).
+func (h *Gateway) countUnknown(ep *signer.Endpoint, u unknownFields, refused bool) {
+	if u.count == 0 {
+		return
+	}
+	action := "passed"
+	if refused {
+		action = "refused"
+	}
+	unknownFieldsTotal.WithLabelValues(h.Merchant, ep.Path, action).Add(float64(u.count))
 }
