@@ -66,7 +66,7 @@ func parseEnvironment(env string) (*url.URL, error) {
 }
 
 // didYouMean suggests the named environment a typo was meant to be: one
-// it begins, or one a single edit away ("prod", "tset").
+// it begins, or one at most two edits away ("prod", "tset").
 func didYouMean(env string) string {
 	env = strings.ToLower(env)
 	names := []string{"production", "test", "sandbox", EnvEmbedded}

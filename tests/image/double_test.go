@@ -29,7 +29,8 @@ type double struct {
 	addr    string
 	arrived chan struct{}
 	release chan struct{}
-	once    sync.Once
+	once    sync.Once // closes release
+	arrival sync.Once // closes arrived: a second SLOW- request must not panic
 }
 
 func startDouble(t *testing.T) *double {
@@ -58,7 +59,7 @@ func (d *double) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if v, err := url.ParseQuery(string(body)); err == nil && strings.HasPrefix(v.Get("out_trade_no"), "SLOW-") {
-		close(d.arrived)
+		d.arrival.Do(func() { close(d.arrived) })
 		<-d.release
 	}
 	r.Body = io.NopCloser(bytes.NewReader(body)) // the bytes as sent: they are signed
