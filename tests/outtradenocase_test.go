@@ -1,6 +1,7 @@
 package tests
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/qfsign/qfsign/internal/testvault"
@@ -19,8 +20,8 @@ func TestOutTradeNoCaseIsExact(t *testing.T) {
 	var marks []string
 	for _, otn := range []string{"ORDER-C" + run, "order-c" + run, "ORDER-C" + run, "order-c" + run} {
 		resp, body := gw.post(t, "/trade/v1/payment", "txamt=100&txcurrcd=HKD&pay_type=801512&out_trade_no="+otn)
-		if resp.StatusCode != 200 {
-			t.Fatalf("%s: %d %s", otn, resp.StatusCode, body)
+		if resp.StatusCode != 200 || !strings.Contains(string(body), `"respcd":"0000"`) {
+			t.Fatalf("%s: %d %s, want 0000 (the double answers a bad signature 200 with 1108)", otn, resp.StatusCode, body)
 		}
 		marks = append(marks, resp.Header.Get("X-Qfsign-Replayed"))
 	}
