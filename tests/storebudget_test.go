@@ -44,13 +44,12 @@ func TestStoreBudgetRefusesNewOrders(t *testing.T) {
 	if resp, body := gw.post(t, "/trade/v1/payment", form(0)); resp.StatusCode != 200 || resp.Header.Get("X-Qfsign-Replayed") != "true" {
 		t.Fatalf("a recorded order is no longer replayed: %d %s", resp.StatusCode, body)
 	}
-	metrics := httpGet(t, gw.base+"/metrics")
-	var used float64
-	if !strings.Contains(metrics, "qfsign_store_budget_bytes 131072\n") {
-		t.Error("metrics lack qfsign_store_budget_bytes 131072")
+	m := scrape(t, gw.base+"/metrics")
+	if m["qfsign_store_budget_bytes"] != 131072 {
+		t.Errorf("qfsign_store_budget_bytes %v, want 131072", m["qfsign_store_budget_bytes"])
 	}
-	if _, err := fmt.Sscan(strings.SplitN(metrics, "\nqfsign_store_used_bytes ", 2)[1], &used); err != nil || used < 131072 {
-		t.Errorf("qfsign_store_used_bytes %v (%v), want at least the budget", used, err)
+	if used, ok := m["qfsign_store_used_bytes"]; !ok || used < 131072 {
+		t.Errorf("qfsign_store_used_bytes %v (present %v), want at least the budget", used, ok)
 	}
 	t.Logf("refused after %d orders", refused)
 }
