@@ -208,14 +208,12 @@ http://127.0.0.1:%d {
 	}
 }
 
-// waitLog waits up to 10s for s in a process's output.
-func waitLog(t *testing.T, logs *syncBuffer, s string) {
+// waitLog waits up to 10s for s in a process's output and returns the
+// output so far.
+func waitLog(t *testing.T, logs *syncBuffer, s string) string {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !strings.Contains(logs.String(), s) {
-		if time.Now().After(deadline) {
-			t.Fatalf("no %q in the output:\n%s", s, tail(logs.String(), 3000))
-		}
-		time.Sleep(20 * time.Millisecond) // output has no signal but itself
+	if !logs.WaitFor(s, 10*time.Second) {
+		t.Fatalf("no %q in the output:\n%s", s, tail(logs.String(), 3000))
 	}
+	return logs.String()
 }

@@ -230,25 +230,12 @@ http://:{$QFSIGN_PORT} {
 	if !strings.Contains(string(body), `"respcd":"0000"`) {
 		t.Fatalf("payment: %s", body)
 	}
-	out := waitFor(t, logs, `"msg":"transaction"`)
+	out := waitLog(t, logs, `"msg":"transaction"`)
 	for _, leak := range []string{"X-Qf-Sign", "X-Qf-Appcode", qfpaytest.DemoClientKey} {
 		if strings.Contains(out, leak) {
 			t.Errorf("%q in the debug log", leak)
 		}
 	}
-}
-
-// waitFor polls a process's output until it contains sub.
-func waitFor(t *testing.T, b *syncBuffer, sub string) string {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !strings.Contains(b.String(), sub) {
-		if time.Now().After(deadline) {
-			t.Fatalf("no %q in the output:\n%s", sub, b.String())
-		}
-		time.Sleep(20 * time.Millisecond) // the log is written after the response
-	}
-	return b.String()
 }
 
 // The families are served by Caddy's own metrics directive too.
