@@ -93,6 +93,11 @@ type docsProc struct {
 
 func startDocsProc(t *testing.T, env []string, line, addr string, out *syncBuffer) *docsProc {
 	t.Helper()
+	// The docs name fixed ports: a process already there would answer the
+	// docs' commands in place of the one started here.
+	if dialable(addr) {
+		t.Fatalf("%s is already in use; the docs' commands would reach that process, not %q", addr, line)
+	}
 	p := &docsProc{cmd: exec.Command("bash", "-c", line), exited: make(chan struct{}), out: out}
 	p.cmd.Dir, p.cmd.Env = "..", env
 	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
