@@ -70,16 +70,24 @@ func (s *Server) reviewFirst(ctx context.Context, c *call) {
 	jwt := strings.Join(strings.Fields(str(c.body["jwt"])), "")
 	s.mu.Lock()
 	var cfg *KubeConfig
-	var audience []string
+	var role *KubeRole
 	if m := s.kubes[mount]; m != nil && m.config != nil {
-		cfg = m.config
-		if r := m.roles[str(c.body["role"])]; r != nil && r.Audience != "" {
-			audience = []string{r.Audience}
-		}
+		cfg, role = m.config, m.roles[str(c.body["role"])]
 	}
 	s.mu.Unlock()
 	if cfg == nil {
 		return
+	}
+	// The plugin reviews only a token whose claims fit the role: a wrong
+	// audience or an expired token never reaches the API server.
+	var audience []string
+	if role != nil {
+		if _, err := kubeClaims(jwt, role, s.now()); err != nil {
+			return
+		}
+		if role.Audience != "" {
+			audience = []string{role.Audience}
+		}
 	}
 	if audience == nil {
 		audience = tokenAudience(jwt) // the plugin's default: the JWT's own
