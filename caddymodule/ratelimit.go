@@ -11,6 +11,7 @@ import (
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
 	"go.uber.org/zap"
 
+	"github.com/qfsign/qfsign/exchange"
 	"github.com/qfsign/qfsign/store"
 )
 
@@ -122,7 +123,7 @@ func (h *Gateway) allow(ctx context.Context, key string, rl *RateLimit, whose st
 	if wait > 0 {
 		return &refusal{Status: http.StatusTooManyRequests, Rule: ruleRateLimit,
 			Error:      fmt.Sprintf("more than %s for %s; nothing was sent to QFPay", rl, whose),
-			retryAfter: max(1, int((wait+time.Second-1)/time.Second))}
+			retryAfter: exchange.RetryAfterSeconds(wait)}
 	}
 	return nil
 }

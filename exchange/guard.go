@@ -106,13 +106,14 @@ func (x *Exchange) Guard(ctx context.Context, t *Txn) Decision {
 // inProgressFor refuses a request whose out_trade_no is in flight; the
 // earlier request's answer is due within wait.
 func inProgressFor(wait time.Duration) *Refusal {
-	s := seconds(wait)
+	s := RetryAfterSeconds(wait)
 	return &Refusal{Status: http.StatusConflict, Field: "out_trade_no", Rule: RuleInProgress, RetryAfter: s,
 		Error: fmt.Sprintf("a request with this out_trade_no is in progress; its answer is due within %d s: send the same request again after that (Retry-After), never with a new out_trade_no before it", s)}
 }
 
-// seconds rounds d up to whole seconds, at least 1.
-func seconds(d time.Duration) int { return max(1, int((d+time.Second-1)/time.Second)) }
+// RetryAfterSeconds rounds d up to whole seconds, at least 1: a
+// Retry-After value.
+func RetryAfterSeconds(d time.Duration) int { return max(1, int((d+time.Second-1)/time.Second)) }
 
 var (
 	reused = &Refusal{Status: http.StatusConflict, Field: "out_trade_no", Rule: RuleReused,

@@ -110,7 +110,7 @@ var (
 // notYetAtQFPay answers an unknown order QFPay has no record of yet:
 // ask again when the grace period ends, then the answer is final.
 func notYetAtQFPay(wait time.Duration) *Refusal {
-	s := seconds(wait)
+	s := RetryAfterSeconds(wait)
 	return &Refusal{Status: http.StatusBadGateway, Field: "out_trade_no", Rule: RuleOutcomeUnknown, RetryAfter: s,
 		Error: fmt.Sprintf("the outcome of the earlier request with this out_trade_no is unknown and QFPay has no record of it yet; send the same request again after %d s (Retry-After): then QFPay's record, or 404 not_at_qfpay if it still has none. Never with a new out_trade_no before that", s)}
 }
