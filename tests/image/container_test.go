@@ -5,7 +5,6 @@ package image
 import (
 	"encoding/json"
 	"fmt"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -15,6 +14,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/qfsign/qfsign/internal/testredis"
 )
 
 // readyBudget: the Deployment's kubelet sees the startup probe pass within
@@ -28,16 +29,6 @@ type container struct {
 	name, volume, listen string
 }
 
-func freePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
 // startContainer runs the image as deployment.yaml runs it: read-only
 // root, every capability dropped, uid/gid 65532, no privilege escalation,
 // the data directory a volume. It waits for the startup probe and returns
@@ -45,7 +36,7 @@ func freePort(t *testing.T) int {
 func startContainer(t *testing.T, name string, env ...string) (*container, time.Duration) {
 	t.Helper()
 	images(t)
-	port := freePort(t)
+	port := testredis.FreePort(t)
 	c := &container{name: "qfsign-test-" + name, volume: "qfsign-test-" + name, listen: fmt.Sprintf("127.0.0.1:%d", port)}
 	exec.Command("podman", "rm", "-f", c.name).Run() // a previous run's, killed before its cleanup
 	exec.Command("podman", "volume", "rm", "-f", c.volume).Run()
